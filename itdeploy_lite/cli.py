@@ -1,0 +1,253 @@
+"""The ``itdeploy`` command line.
+
+    itdeploy generate DOMAIN (--size K=V[,K=V] | --split NAME) --count K --seed S --out DIR
+    itdeploy solve DOMAIN PROBLEM [--optimal] [--timeout SECONDS]
+    itdeploy validate DOMAIN PROBLEM PLAN [--json] [--strict]
+    itdeploy validate --batch IN.jsonl --out OUT.jsonl [--root DIR]
+    itdeploy demo [DOMAIN]          generate tasks, solve them with Fast Downward, validate the plans
+
+Exit codes: 0 success (``validate``: plan valid), 1 a negative answer (``validate``: plan invalid;
+``solve``: no plan), 2 bad input (missing file, malformed PDDL, bad arguments).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+BAD_INPUT = 2
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit code 2."""
+
+
+def _read_text(path: str, what: str) -> str:
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"{what} not found: {p}")
+    return p.read_text(encoding="utf-8", errors="replace")
+
+
+# --- generate --------------------------------------------------------------------------------------
+def parse_size(text: str) -> dict[str, int]:
+    """``"blocks=5"`` or ``"rovers=1,waypoints=4"`` -> dict of ints. Raises UsageError on bad text."""
+    size = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = part.partition("=")
+        if not sep or not value.strip().lstrip("-").isdigit():
+            raise UsageError(f"bad --size {text!r}: expected KEY=INT[,KEY=INT...], e.g. blocks=5")
+        size[key.strip().replace("-", "_")] = int(value)
+    if not size:
+        raise UsageError("empty --size")
+    return size
+
+
+def cmd_generate(args) -> int:
+    from itdeploy_lite.planning.generators import GENERATORS, generate_problems, make_split, write_problems
+
+    domain = args.domain.lower()
+    if domain not in GENERATORS:
+        raise UsageError(f"no generator for domain {args.domain!r} (have: {', '.join(sorted(GENERATORS))})")
+    if (args.size is None) == (args.split is None):
+        raise UsageError("give exactly one of --size K=V[,K=V] or --split NAME")
+    try:
+        if args.split is not None:
+            problems = make_split(domain, args.split, args.count, args.seed)
+        else:
+            problems = generate_problems(domain, parse_size(args.size), args.count, args.seed)
+    except (ValueError, KeyError) as err:
+        raise UsageError(str(err)) from None
+    paths = write_problems(problems, Path(args.out))
+    for path in paths:
+        print(path)
+    print(f"wrote {len(paths)} problem(s) to {args.out}", file=sys.stderr)
+    return 0
+
+
+# --- solve -----------------------------------------------------------------------------------------
+def cmd_solve(args) -> int:
+    from itdeploy_lite.planning import domain_path
+    from itdeploy_lite.planning.planner import solve
+
+    _check_inputs(args.domain, args.problem)
+    result = solve(domain_path(args.domain), args.problem, optimal=args.optimal, timeout=args.timeout)
+    if result.status == "solved":
+        print("\n".join(result.plan))
+        print(f"; {result.status}: {len(result.plan)} step(s) in {result.seconds:.2f} s", file=sys.stderr)
+        return 0
+    print(f"{result.status}: {result.reason}", file=sys.stderr)
+    return BAD_INPUT if result.status in ("not-installed", "error") else 1
+
+
+# --- validate --------------------------------------------------------------------------------------
+def _check_inputs(domain: str, problem: str) -> None:
+    from itdeploy_lite.planning import domain_path
+
+    try:
+        domain_path(domain)
+    except FileNotFoundError as err:
+        raise UsageError(str(err)) from None
+    if not Path(problem).is_file():
+        raise UsageError(f"problem file not found: {problem}")
+
+
+def cmd_validate(args) -> int:
+    if args.batch:
+        if not args.out:
+            raise UsageError("--batch needs --out OUT.jsonl")
+        return validate_batch(Path(args.batch), Path(args.out), Path(args.root) if args.root else None, args.strict)
+    if not (args.domain and args.problem and args.plan):
+        raise UsageError("validate needs DOMAIN PROBLEM PLAN (or --batch IN.jsonl --out OUT.jsonl)")
+    from itdeploy_lite.planning import load_task, validate
+
+    _check_inputs(args.domain, args.problem)
+    plan_text = sys.stdin.read() if args.plan == "-" else _read_text(args.plan, "plan file")
+    result = validate(load_task(args.domain, args.problem), plan_text, strict=args.strict)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    elif result.valid:
+        print(f"Plan valid ({result.plan_length} step(s))")
+    else:
+        print(f"Plan invalid: {result.reason}")
+        if result.unsatisfied:
+            print("unsatisfied precondition(s): " + " ".join(result.unsatisfied))
+        if result.unmet_goals and result.failed_step is None:
+            print("unmet goal(s): " + " ".join(result.unmet_goals))
+    return 0 if result.valid else 1
+
+
+def _resolve(value: str, base: Path) -> Path:
+    path = Path(value)
+    return path if path.is_absolute() else base / path
+
+
+def validate_batch(inp: Path, out: Path, root: Path | None, strict: bool = False) -> int:
+    """Validate every line of a JSONL file; see ``itdeploy validate --help``.
+
+    Each input line is ``{"domain": name-or-path, "problem": path, "plan": text}``; relative paths
+    are resolved against ``root`` (default: the input file's folder). Each output line is the input
+    plus ``valid``, ``failed_step``, ``reason`` (and ``error`` when the line could not be read: then
+    ``valid`` is ``null``). A task is grounded once and reused across lines. The output is written
+    to ``OUT.tmp`` and renamed when complete, so an interrupted run leaves no half file.
+
+    Returns:
+        0 if every line was read, 2 if the input file is missing or some line had an error.
+    """
+    from itdeploy_lite.planning import BUILTIN_DOMAINS, PDDLError, load_task, validate
+
+    if not inp.is_file():
+        raise UsageError(f"batch input not found: {inp}")
+    base = root if root is not None else inp.parent
+    tasks: dict[tuple[str, str], object] = {}
+    counts = {"valid": 0, "invalid": 0, "error": 0}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    with inp.open(encoding="utf-8", errors="replace") as fin, tmp.open("w", encoding="utf-8") as fout:
+        for line_no, line in enumerate(fin, start=1):
+            if not line.strip():
+                continue
+            record: dict = {}
+            try:
+                record = json.loads(line)
+                if not isinstance(record, dict):
+                    raise ValueError("not a JSON object")
+                missing = [k for k in ("domain", "problem", "plan") if not isinstance(record.get(k), str)]
+                if missing:
+                    raise ValueError(f"missing or non-string key(s): {', '.join(missing)}")
+                dom = record["domain"]
+                dom_ref = dom if dom.lower() in BUILTIN_DOMAINS and not _resolve(dom, base).is_file() else str(_resolve(dom, base))
+                key = (dom_ref, str(_resolve(record["problem"], base)))
+                if key not in tasks:
+                    tasks[key] = load_task(*key)
+                result = validate(tasks[key], record["plan"], strict=strict)
+                record.update(valid=result.valid, failed_step=result.failed_step, reason=result.reason)
+                counts["valid" if result.valid else "invalid"] += 1
+            except (ValueError, OSError, PDDLError) as err:  # JSONDecodeError is a ValueError
+                record = record if isinstance(record, dict) else {}
+                record.update(valid=None, failed_step=None, reason=None, error=f"{inp}:{line_no}: {err}")
+                counts["error"] += 1
+            fout.write(json.dumps(record) + "\n")
+            fout.flush()
+    tmp.replace(out)
+    print(f"{sum(counts.values())} line(s): {counts['valid']} valid, {counts['invalid']} invalid, {counts['error']} error(s) -> {out}", file=sys.stderr)
+    return BAD_INPUT if counts["error"] else 0
+
+
+# --- demo ------------------------------------------------------------------------------------------
+def cmd_demo(args) -> int:
+    from itdeploy_lite.planning import domain_path, load_task, validate
+    from itdeploy_lite.planning.generators import make_split, write_problems
+    from itdeploy_lite.planning.planner import solve
+
+    out = Path(args.out)
+    problems = make_split(args.domain, "heldout", args.count, args.seed)
+    paths = write_problems(problems, out / args.domain)
+    print(f"{'problem':40s} {'status':10s} {'steps':>5s} {'seconds':>8s}  verdict")
+    for problem, path in zip(problems, paths):
+        result = solve(domain_path(args.domain), path, timeout=args.timeout)
+        verdict = "-"
+        if result.plan is not None:
+            verdict = "valid" if validate(load_task(args.domain, path), result.plan).valid else "INVALID"
+        steps = len(result.plan) if result.plan else 0
+        print(f"{problem.name:40s} {result.status:10s} {steps:5d} {result.seconds:8.2f}  {verdict}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="itdeploy", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("generate", help="write seeded PDDL problems of a domain")
+    p.add_argument("domain", help="blocksworld, rovers, sokoban or gripper")
+    p.add_argument("--size", help="size parameters, e.g. blocks=5 or rovers=1,waypoints=4,cameras=1,objectives=2")
+    p.add_argument("--split", help="a named split instead of --size: pretrain, train or heldout")
+    p.add_argument("--count", type=int, default=10, help="problems (per size, with --split) (default 10)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("solve", help="solve a problem with Fast Downward (plan on stdout)")
+    p.add_argument("domain", help="a built-in domain name or a domain file")
+    p.add_argument("problem", help="problem file")
+    p.add_argument("--optimal", action="store_true", help="astar(lmcut()) instead of lama-first")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
+    p.set_defaults(func=cmd_solve)
+
+    p = sub.add_parser("validate", help="validate a plan (VAL semantics); exit 0 valid, 1 invalid, 2 bad input")
+    p.add_argument("domain", nargs="?", help="a built-in domain name or a domain file")
+    p.add_argument("problem", nargs="?", help="problem file")
+    p.add_argument("plan", nargs="?", help="plan file ('-' reads standard input)")
+    p.add_argument("--json", action="store_true", help="print valid, failed_step, reason, unsatisfied, unmet_goals as JSON")
+    p.add_argument("--strict", action="store_true", help="accept only canonical '(action arg ...)' lines")
+    p.add_argument("--batch", metavar="IN.jsonl", help='lines of {"domain", "problem", "plan"}')
+    p.add_argument("--out", metavar="OUT.jsonl", help="with --batch: output file")
+    p.add_argument("--root", help="with --batch: resolve relative paths here (default: the input file's folder)")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("demo", help="generate held-out tasks, solve them with Fast Downward, validate the plans")
+    p.add_argument("domain", nargs="?", default="blocksworld")
+    p.add_argument("--count", type=int, default=2, help="problems per held-out size (default 2)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds per problem (default 60)")
+    p.add_argument("--out", default="runs/demo", help="where problems are written (default runs/demo)")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``itdeploy`` console script. Returns the exit code."""
+    from itdeploy_lite.planning import PDDLError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (UsageError, FileNotFoundError, PDDLError) as err:
+        print(f"itdeploy {args.command}: error: {err}", file=sys.stderr)
+        return BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

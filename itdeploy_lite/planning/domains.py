@@ -1,0 +1,37 @@
+"""The built-in domains shipped under ``data/domains/<name>/domain.pddl``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from itdeploy_lite.paths import data_dir
+
+#: Domains written by this project (IPC semantics). Blocksworld, Rovers and Sokoban are the paper's;
+#: Gripper (untyped) shows the validator is not tied to them.
+BUILTIN_DOMAINS: tuple[str, ...] = ("blocksworld", "rovers", "sokoban", "gripper")
+
+
+def domain_path(name_or_path: str | Path) -> Path:
+    """Resolve a built-in domain name or a path to a PDDL domain file.
+
+    Args:
+        name_or_path: ``"blocksworld"``, ``"rovers"``, ``"sokoban"``, ``"gripper"`` (any case), or the
+            path of a domain file.
+
+    Returns:
+        The path of an existing domain file.
+
+    Raises:
+        FileNotFoundError: if the name is not built in and no such file exists; the message lists the
+            built-in names.
+    """
+    text = str(name_or_path)
+    if text.lower() in BUILTIN_DOMAINS:
+        return data_dir() / "domains" / text.lower() / "domain.pddl"
+    path = Path(text)
+    if path.is_file():
+        return path
+    raise FileNotFoundError(
+        f"unknown domain {text!r}: not a built-in domain ({', '.join(BUILTIN_DOMAINS)}) "
+        "and no such domain file"
+    )
