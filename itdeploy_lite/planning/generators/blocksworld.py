@@ -1,0 +1,138 @@
+"""Random Blocksworld tasks (4 operators: pick-up, put-down, stack, unstack) with a witness plan.
+
+The initial state and the goal are two random arrangements of the blocks into towers; the goal names
+every ``on`` and ``ontable`` atom of its arrangement. Every such task is solvable; the witness plan is the
+classic one: put every block that is not yet on its final support (and everything above it) on the
+table, then build the goal towers bottom-up. It is at most twice as long as an optimal plan.
+Domain file: ``data/domains/blocksworld/domain.pddl``.
+"""
+
+from __future__ import annotations
+
+import random
+
+from itdeploy_lite.planning.generators.problem import (
+    GeneratedProblem,
+    action,
+    check_keys,
+    natural_key,
+    problem_pddl,
+    size_int,
+)
+
+DOMAIN = "blocksworld"
+SIZE_KEYS = ("blocks", "name_pool")
+MAX_BLOCKS = 200
+
+Towers = list[list[str]]  # each tower bottom -> top
+
+
+def size_tag(size: dict) -> str:
+    """A short name part for a size, e.g. ``{"blocks": 5}`` -> ``"b5"``."""
+    tag = f"b{size['blocks']}"
+    return tag + (f"p{size['name_pool']}" if size.get("name_pool") else "")
+
+
+def random_towers(rng: random.Random, blocks: list[str]) -> Towers:
+    """Split the blocks, in random order, into a random number of towers (bottom -> top)."""
+    order = list(blocks)
+    rng.shuffle(order)
+    count = rng.randint(1, len(order))
+    cuts = sorted(rng.sample(range(1, len(order)), count - 1))
+    edges = [0, *cuts, len(order)]
+    return [order[a:b] for a, b in zip(edges, edges[1:])]
+
+
+def tower_atoms(towers: Towers) -> set[tuple[str, ...]]:
+    """The ``ontable`` and ``on`` atoms of an arrangement (no ``clear``, no ``handempty``)."""
+    atoms = set()
+    for tower in towers:
+        atoms.add(("ontable", tower[0]))
+        atoms.update(("on", upper, lower) for lower, upper in zip(tower, tower[1:]))
+    return atoms
+
+
+def state_atoms(towers: Towers) -> set[tuple[str, ...]]:
+    """The full initial state of an arrangement with the hand empty."""
+    return tower_atoms(towers) | {("clear", t[-1]) for t in towers} | {("handempty",)}
+
+
+def witness_plan(init: Towers, goal: Towers) -> tuple[str, ...]:
+    """A valid plan from arrangement ``init`` to arrangement ``goal`` (same blocks).
+
+    A block is *well placed* if it sits on its goal support (a block or the table) and that support is
+    well placed too. Well-placed blocks never move; every other block is put on the table (top-down),
+    then the goal towers are built bottom-up.
+    """
+    goal_support = {}
+    for tower in goal:
+        goal_support[tower[0]] = "table"
+        goal_support.update({upper: lower for lower, upper in zip(tower, tower[1:])})
+
+    well_placed: set[str] = set()
+    plan: list[str] = []
+    for tower in init:
+        n_good = 0
+        for i, block in enumerate(tower):
+            support = "table" if i == 0 else tower[i - 1]
+            if goal_support[block] == support and (i == 0 or tower[i - 1] in well_placed):
+                well_placed.add(block)
+                n_good = i + 1
+            else:
+                break
+        for i in range(len(tower) - 1, max(n_good, 1) - 1, -1):  # top-down, never the bottom block
+            plan += [action("unstack", tower[i], tower[i - 1]), action("put-down", tower[i])]
+    for tower in goal:
+        for lower, upper in zip(tower, tower[1:]):
+            if upper not in well_placed:
+                plan += [action("pick-up", upper), action("stack", upper, lower)]
+    return tuple(plan)
+
+
+def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedProblem:
+    """Generate one random Blocksworld task.
+
+    Args:
+        rng: the random source (seed it for reproducible tasks).
+        name: problem name; default ``"blocksworld-<size tag>"``.
+        blocks (int, 2..200): number of blocks.
+        name_pool (int, optional, >= blocks): draw the block names from ``b1..b<name_pool>`` instead of
+            ``b1..b<blocks>``, so that a small model sees every name of the pool during training.
+
+    Returns:
+        A :class:`GeneratedProblem` with a witness plan. The goal may (rarely, for few blocks) equal the
+        initial arrangement; :func:`~itdeploy_lite.planning.generators.generate_problems` rejects those.
+
+    Raises:
+        ValueError: for a missing, unknown or out-of-range size parameter.
+    """
+    check_keys(size, SIZE_KEYS, DOMAIN)
+    n = size_int(size, "blocks", 2, MAX_BLOCKS)
+    if size.get("name_pool") is not None:
+        pool = size_int(size, "name_pool", n, 10 * MAX_BLOCKS)
+        numbers = sorted(rng.sample(range(1, pool + 1), n))
+    else:
+        numbers = list(range(1, n + 1))
+    blocks = [f"b{k}" for k in numbers]
+
+    init_towers = random_towers(rng, blocks)
+    goal_towers = random_towers(rng, blocks)
+    init = state_atoms(init_towers)
+    goal = tower_atoms(goal_towers)
+    name = name or f"{DOMAIN}-{size_tag(size)}"
+    text = problem_pddl(
+        name,
+        DOMAIN,
+        [(blocks, None)],
+        sorted(init, key=natural_key),
+        sorted(goal, key=natural_key),
+    )
+    return GeneratedProblem(
+        name=name,
+        domain=DOMAIN,
+        size=dict(size),
+        pddl=text,
+        witness_plan=witness_plan(init_towers, goal_towers),
+        init=frozenset(init),
+        goal=frozenset(goal),
+    )

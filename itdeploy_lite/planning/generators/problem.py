@@ -1,0 +1,139 @@
+"""What a generator returns, and how its atoms are written as a PDDL problem.
+
+A generator builds a task as sets of ground atoms (``("on", "b1", "b2")``) and hands them to
+:func:`problem_pddl`, so every generated problem file has the same layout: objects grouped by type,
+one atom per line, the goal as an ``(and ...)``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+Atom = tuple[str, ...]
+
+_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+_DIGITS = re.compile(r"(\d+)")
+
+
+@dataclass(frozen=True)
+class GeneratedProblem:
+    """One generated planning task.
+
+    Attributes:
+        name: the problem name, e.g. ``"blocksworld-b5-s0-003"`` (domain, size, seed, index).
+        domain: the generator's domain key (``"blocksworld"``, ``"rovers"``, ``"sokoban"``, ``"gripper"``).
+        size: the size parameters it was generated with, e.g. ``{"blocks": 5}``.
+        pddl: the problem as standard PDDL text.
+        witness_plan: a valid plan, one canonical ``"(action arg ...)"`` string per step, or ``None``.
+        init: the initial state as a frozenset of atoms (closed world).
+        goal: the goal atoms.
+    """
+
+    name: str
+    domain: str
+    size: dict = field(hash=False)
+    pddl: str
+    witness_plan: tuple[str, ...] | None
+    init: frozenset = field(default=frozenset(), repr=False)
+    goal: frozenset = field(default=frozenset(), repr=False)
+
+    @property
+    def key(self) -> tuple[frozenset, frozenset]:
+        """``(init, goal)``: two problems with the same key are the same task, whatever their names."""
+        return (self.init, self.goal)
+
+    @property
+    def trivial(self) -> bool:
+        """True if the goal already holds in the initial state."""
+        return self.goal <= self.init
+
+
+def check_name(name: str, what: str = "name") -> str:
+    """Return ``name`` if it is a plain PDDL name (lower case letter, then letters, digits, ``-``, ``_``).
+
+    Raises:
+        ValueError: naming ``what`` and the bad name.
+    """
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(f"{what} {name!r} is not a PDDL name (a-z, then a-z 0-9 - _)")
+    return name
+
+
+def action(*parts: str) -> str:
+    """``action("stack", "b1", "b2")`` -> ``"(stack b1 b2)"``: one canonical plan step."""
+    return "(" + " ".join(parts) + ")"
+
+
+def natural_key(atom: Atom) -> tuple:
+    """Sort key that orders names by their numbers: ``b2`` before ``b10``, ``loc_2_9`` before ``loc_2_10``."""
+    return tuple(
+        tuple(int(chunk) if chunk.isdigit() else chunk for chunk in _DIGITS.split(part)) for part in atom
+    )
+
+
+def _atom_text(atom: Atom) -> str:
+    return "(" + " ".join(atom) + ")"
+
+
+def problem_pddl(
+    name: str,
+    domain_name: str,
+    objects: list[tuple[list[str], str | None]],
+    init: list[Atom],
+    goal: list[Atom],
+) -> str:
+    """Write a PDDL problem.
+
+    Args:
+        name: problem name (checked by :func:`check_name`).
+        domain_name: the ``(define (domain ...))`` name the problem refers to.
+        objects: groups ``(names, type)``, written in order; type ``None`` for an untyped domain.
+        init: initial atoms, written in the order given.
+        goal: goal atoms, written in the order given.
+
+    Returns:
+        The problem text, ending in a newline.
+    """
+    check_name(name, "problem name")
+    lines = [f"(define (problem {name})", f"  (:domain {domain_name})", "  (:objects"]
+    for names, type_name in objects:
+        if names:
+            lines.append("    " + " ".join(names) + (f" - {type_name}" if type_name else ""))
+    lines[-1] += ")"
+    lines.append("  (:init")
+    lines += ["    " + _atom_text(a) for a in init]
+    lines[-1] += ")"
+    lines.append("  (:goal (and")
+    lines += ["    " + _atom_text(a) for a in goal]
+    lines[-1] += ")))"
+    return "\n".join(lines) + "\n"
+
+
+def size_int(size: dict, key: str, low: int, high: int | None = None) -> int:
+    """Read an integer size parameter and check its range.
+
+    Args:
+        size: the size dict given to a generator.
+        key: the parameter name, e.g. ``"blocks"``.
+        low, high: inclusive bounds (``high=None``: no upper bound).
+
+    Raises:
+        ValueError: if the key is missing, not an int, or out of range; the message names the key.
+    """
+    if key not in size:
+        raise ValueError(f"missing size parameter {key!r} (given: {sorted(size)})")
+    value = size[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"size parameter {key!r} must be an int, got {value!r}")
+    if value < low or (high is not None and value > high):
+        bound = f">= {low}" if high is None else f"in {low}..{high}"
+        raise ValueError(f"size parameter {key!r} must be {bound}, got {value}")
+    return value
+
+
+def check_keys(size: dict, allowed: tuple[str, ...], domain: str) -> None:
+    """Raise ``ValueError`` if ``size`` has a key the ``domain`` generator does not know."""
+    unknown = sorted(set(size) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown size parameter(s) {unknown} for {domain}; expected {list(allowed)}")

@@ -1,0 +1,116 @@
+"""The project's named task splits, fixed by a seed: ``pretrain``, ``train`` and ``heldout``.
+
+* ``pretrain``: the smallest tasks; their witness plans teach a fresh model the plan format.
+* ``train``: the tasks the model is deployed on and fine-tuned from, generation after generation.
+* ``heldout``: never trained on; it includes larger sizes than any in ``pretrain`` or ``train``, to
+  measure generalisation to longer plans (as the paper's test tasks do).
+
+Sizes stay small enough for a 1-5 M-parameter model and for Fast Downward on a CPU. Blocksworld draws
+block names from ``b1..b10`` in every split, so the names of the largest held-out tasks are all seen in
+training. The splits are disjoint: where two splits share a size, each task belongs to exactly one of
+them, chosen by a hash of its initial state and goal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from itdeploy_lite.planning.generators import GeneratedProblem, generate_problems, size_tag
+
+SPLIT_NAMES: tuple[str, ...] = ("pretrain", "train", "heldout")
+SPLIT_SEED = 0
+BLOCK_NAMES = 10  # Blocksworld name pool: b1..b10, the largest held-out size.
+
+
+def _blocks(*counts: int) -> list[dict]:
+    return [{"blocks": n, "name_pool": BLOCK_NAMES} for n in counts]
+
+
+def _rovers(*sizes: tuple[int, int, int, int]) -> list[dict]:
+    return [dict(zip(("rovers", "waypoints", "cameras", "objectives"), s)) for s in sizes]
+
+
+def _sokoban(*sizes: tuple[int, int, int]) -> list[dict]:
+    return [dict(zip(("grid", "boxes", "walls"), s)) for s in sizes]
+
+
+#: domain -> split -> the sizes it holds (``make_split`` draws ``per_size`` tasks of each).
+SPLITS: dict[str, dict[str, list[dict]]] = {
+    "blocksworld": {
+        "pretrain": _blocks(3, 4),
+        "train": _blocks(4, 5, 6),
+        "heldout": _blocks(5, 6, 7, 8, 9, 10),
+    },
+    "rovers": {
+        "pretrain": _rovers((1, 3, 1, 1), (1, 4, 1, 1)),
+        "train": _rovers((1, 4, 1, 1), (1, 4, 1, 2), (1, 5, 1, 2)),
+        "heldout": _rovers((1, 5, 1, 2), (1, 6, 1, 2), (2, 6, 2, 3), (2, 8, 2, 3)),
+    },
+    "sokoban": {
+        "pretrain": _sokoban((5, 1, 3)),
+        "train": _sokoban((5, 1, 3), (5, 2, 3), (6, 2, 4)),
+        "heldout": _sokoban((6, 2, 4), (7, 2, 6), (7, 3, 6)),
+    },
+    "gripper": {
+        "pretrain": [{"balls": 3}],
+        "train": [{"balls": n} for n in (3, 4, 5)],
+        "heldout": [{"balls": n} for n in (4, 5, 6, 7, 8)],
+    },
+}
+
+
+def task_digest(problem: GeneratedProblem) -> int:
+    """A stable 64-bit hash of a task's initial state and goal (the same on every run and machine)."""
+    init = " ".join(sorted(" ".join(atom) for atom in problem.init))
+    goal = " ".join(sorted(" ".join(atom) for atom in problem.goal))
+    text = init + " | " + goal
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+
+
+def _seed(seed: int, domain: str, split: str, size: dict) -> int:
+    text = f"{seed}:{domain}:{split}:{size_tag(domain, size)}"
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:6], "big")
+
+
+def make_split(domain: str, split: str, per_size: int = 20, seed: int = SPLIT_SEED) -> list[GeneratedProblem]:
+    """Generate a named split: ``per_size`` distinct, non-trivial tasks of each of its sizes.
+
+    The result depends only on the arguments (byte-identical PDDL on every run). Problem names are
+    ``<domain>-<split>-<size tag>-<index>``, e.g. ``blocksworld-train-b5p10-007``.
+
+    Args:
+        domain: a key of :data:`SPLITS` (``"blocksworld"``, ``"rovers"``, ``"sokoban"``, ``"gripper"``).
+        split: ``"pretrain"``, ``"train"`` or ``"heldout"``.
+        per_size: tasks per size (>= 0).
+        seed: the split seed; the default :data:`SPLIT_SEED` gives the project's fixed splits.
+
+    Returns:
+        The tasks, size by size in the order of ``SPLITS[domain][split]``.
+
+    Raises:
+        ValueError: for an unknown domain or split, a bad ``per_size``, or a size whose task space is too
+            small for ``per_size`` tasks.
+    """
+    if domain not in SPLITS:
+        raise ValueError(f"no splits for domain {domain!r}; known: {', '.join(SPLITS)}")
+    if split not in SPLIT_NAMES:
+        raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLIT_NAMES)}")
+    problems: list[GeneratedProblem] = []
+    for size in SPLITS[domain][split]:
+        owners = [s for s in SPLIT_NAMES if size in SPLITS[domain][s]]
+
+        def mine(problem: GeneratedProblem, owners=owners) -> bool:
+            return owners[task_digest(problem) % len(owners)] == split
+
+        try:
+            problems += generate_problems(
+                domain,
+                size,
+                per_size,
+                seed=_seed(seed, domain, split, size),
+                prefix=f"{domain}-{split}-{size_tag(domain, size)}",
+                accept=mine if len(owners) > 1 else None,
+            )
+        except ValueError as err:
+            raise ValueError(f"split {split!r} of {domain}: {err}") from None
+    return problems

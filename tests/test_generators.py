@@ -1,0 +1,264 @@
+"""The seeded generators: every witness plan is valid, tasks are non-trivial, distinct and reproducible,
+named splits are fixed and disjoint, and bad sizes fail with clear errors."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import subprocess
+import sys
+from functools import lru_cache
+
+import pytest
+from pddl.parser.problem import ProblemParser
+
+from itdeploy_lite.paths import data_dir
+from itdeploy_lite.planning import parse_task, validate
+from itdeploy_lite.planning.generators import (
+    GENERATORS,
+    SPLITS,
+    GeneratedProblem,
+    generate_problems,
+    make_split,
+    write_problems,
+)
+from itdeploy_lite.planning.generators.ipc2023 import IPC2023_SIZES
+from itdeploy_lite.planning.generators.splits import SPLIT_NAMES
+
+SIZES = {
+    "blocksworld": [{"blocks": 2}, {"blocks": 3}, {"blocks": 6}, {"blocks": 9, "name_pool": 15}],
+    "gripper": [{"balls": 1}, {"balls": 4}, {"balls": 7}],
+    "rovers": [
+        {"rovers": 1, "waypoints": 2, "cameras": 1, "objectives": 1},
+        {"rovers": 1, "waypoints": 5, "cameras": 1, "objectives": 2},
+        {"rovers": 3, "waypoints": 7, "cameras": 3, "objectives": 3},
+    ],
+    "sokoban": [
+        {"grid": 3, "boxes": 1, "walls": 0},
+        {"grid": 5, "boxes": 2, "walls": 3},
+        {"grid": 7, "boxes": 3, "walls": 8},
+    ],
+}
+CASES = [(domain, size) for domain, sizes in SIZES.items() for size in sizes]
+
+
+@lru_cache(maxsize=None)
+def domain_text(domain: str) -> str:
+    return (data_dir() / "domains" / domain / "domain.pddl").read_text()
+
+
+def check_problem(problem: GeneratedProblem) -> None:
+    """Parse with our loader; the atoms match; the goal is not yet true; the witness plan is valid."""
+    task = parse_task(domain_text(problem.domain), problem.pddl, problem_file=problem.name)
+    assert task.init == problem.init
+    assert task.goal_pos == problem.goal and not task.goal_neg
+    assert not problem.goal <= problem.init
+    result = validate(task, list(problem.witness_plan), strict=True)
+    assert result.valid, f"{problem.name}: {result.reason}\n{problem.pddl}\n" + "\n".join(problem.witness_plan)
+
+
+def test_every_domain_has_a_generator():
+    assert set(GENERATORS) == {"blocksworld", "rovers", "sokoban", "gripper"}
+    assert set(SPLITS) == set(GENERATORS)
+
+
+@pytest.mark.parametrize("domain, size", CASES, ids=[f"{d}-{'-'.join(map(str, s.values()))}" for d, s in CASES])
+def test_witness_plans_are_valid(domain, size):
+    problems = generate_problems(domain, size, count=4, seed=11)  # 1 ball: only 4 distinct tasks
+    assert len(problems) == 4
+    for problem in problems:
+        check_problem(problem)
+
+
+@pytest.mark.parametrize("domain", sorted(GENERATORS))
+def test_witness_plans_valid_for_many_seeds(domain):
+    size = SIZES[domain][1]
+    for seed in range(25):
+        check_problem(generate_problems(domain, size, count=1, seed=seed)[0])
+
+
+def test_problems_parse_with_the_pddl_library():
+    parser = ProblemParser()
+    for domain, size in CASES:
+        for problem in generate_problems(domain, size, count=2, seed=3):
+            parsed = parser(problem.pddl)
+            assert parsed.name == problem.name
+
+
+def test_same_seed_same_bytes_and_different_seed_different_tasks():
+    for domain, size in CASES:
+        first = generate_problems(domain, size, count=4, seed=5)
+        again = generate_problems(domain, size, count=4, seed=5)
+        assert [p.pddl for p in first] == [p.pddl for p in again]
+        assert [p.witness_plan for p in first] == [p.witness_plan for p in again]
+    other = generate_problems("rovers", SIZES["rovers"][2], count=4, seed=6)
+    assert {p.key for p in other}.isdisjoint({p.key for p in generate_problems("rovers", SIZES["rovers"][2], 4, 5)})
+
+
+def test_reproducible_across_processes_and_hash_seeds():
+    code = (
+        "import hashlib\n"
+        "from itdeploy_lite.planning.generators import make_split\n"
+        "h = hashlib.sha256()\n"
+        "for d in ('blocksworld', 'rovers', 'sokoban', 'gripper'):\n"
+        "    for p in make_split(d, 'heldout', per_size=2): h.update(p.pddl.encode())\n"
+        "print(h.hexdigest())\n"
+    )
+    digests = set()
+    for hash_seed in ("1", "2"):
+        env = {"PYTHONHASHSEED": hash_seed, "PATH": ""}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        digests.add(out.stdout.strip())
+    here = hashlib.sha256()
+    for d in ("blocksworld", "rovers", "sokoban", "gripper"):
+        for p in make_split(d, "heldout", per_size=2):
+            here.update(p.pddl.encode())
+    assert digests == {here.hexdigest()}
+
+
+def test_no_duplicates_and_no_trivial_tasks_in_a_small_task_space():
+    # 2 blocks: 3 arrangements, so 6 non-trivial tasks; all of them, and no more, can be drawn.
+    problems = generate_problems("blocksworld", {"blocks": 2}, count=6, seed=0)
+    assert len({p.key for p in problems}) == 6
+    assert not any(p.trivial for p in problems)
+    with pytest.raises(ValueError, match="found only 6 of 7 distinct non-trivial blocksworld tasks"):
+        generate_problems("blocksworld", {"blocks": 2}, count=7, seed=0)
+
+
+def test_duplicates_are_found_whatever_the_atom_order():
+    problem = generate_problems("gripper", {"balls": 3}, count=1, seed=0)[0]
+    shuffled = list(problem.init)
+    random.Random(0).shuffle(shuffled)
+    assert GeneratedProblem("x", "gripper", {}, "", None, frozenset(shuffled), problem.goal).key == problem.key
+
+
+def test_names_objects_and_sizes():
+    (bw,) = generate_problems("blocksworld", {"blocks": 4}, count=1, seed=2)
+    assert bw.name == "blocksworld-b4-s2-000" and bw.size == {"blocks": 4}
+    assert "(:objects\n    b1 b2 b3 b4)" in bw.pddl
+    (rv,) = generate_problems("rovers", SIZES["rovers"][1], count=1, seed=2)
+    for name in ("general - lander", "colour high_res low_res - mode", "rover0 - rover", "rover0store - store",
+                 "waypoint4 - waypoint", "camera0 - camera", "objective1 - objective", "(:domain rover)"):
+        assert name in rv.pddl
+    (sk,) = generate_problems("sokoban", {"grid": 4, "boxes": 1, "walls": 0}, count=1, seed=2)
+    assert "loc_1_1" in sk.pddl and "loc_4_4" in sk.pddl and "box1 - box" in sk.pddl
+    (gr,) = generate_problems("gripper", {"balls": 2}, count=1, seed=2, prefix="my-task")
+    assert gr.name == "my-task-000"
+    assert "rooma roomb ball1 ball2 left right)" in gr.pddl
+
+
+def test_blocksworld_name_pool_draws_names_from_the_pool():
+    names = set()
+    for problem in generate_problems("blocksworld", {"blocks": 3, "name_pool": 12}, count=40, seed=1):
+        objects = problem.pddl.split("(:objects")[1].split(")")[0].split()
+        assert len(objects) == 3 and all(1 <= int(o[1:]) <= 12 for o in objects)
+        names.update(objects)
+    assert len(names) > 8
+
+
+@pytest.mark.parametrize(
+    "domain, size, message",
+    [
+        ("blocksworld", {"blocks": 1}, "'blocks' must be in 2..200, got 1"),
+        ("blocksworld", {"blocks": "5"}, "'blocks' must be an int"),
+        ("blocksworld", {"blocks": 5, "name_pool": 4}, "'name_pool' must be in 5..2000"),
+        ("blocksworld", {"block": 5}, "unknown size parameter"),
+        ("rovers", {"rovers": 1, "waypoints": 1, "cameras": 1, "objectives": 1}, "'waypoints' must be in 2..200"),
+        ("rovers", {"rovers": 1, "waypoints": 3, "cameras": 1}, "missing size parameter 'objectives'"),
+        ("sokoban", {"grid": 2, "boxes": 1, "walls": 0}, "'grid' must be in 3..30"),
+        ("sokoban", {"grid": 4, "boxes": 1, "walls": 13}, "'walls' must be in 0..12"),
+        ("gripper", {"balls": 0}, "'balls' must be in 1..100"),
+        ("chess", {"pieces": 3}, "no generator for domain 'chess'"),
+    ],
+)
+def test_bad_sizes_raise_clear_errors(domain, size, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(".", r"\.")):
+        generate_problems(domain, size, count=1, seed=0)
+
+
+def test_bad_count_seed_or_prefix():
+    with pytest.raises(ValueError, match="count must be an int >= 0"):
+        generate_problems("gripper", {"balls": 2}, count=-1, seed=0)
+    with pytest.raises(ValueError, match="seed must be an int"):
+        generate_problems("gripper", {"balls": 2}, count=1, seed="0")
+    with pytest.raises(ValueError, match="prefix 'Bad Name' is not a PDDL name"):
+        generate_problems("gripper", {"balls": 2}, count=1, seed=0, prefix="Bad Name")
+
+
+def test_write_problems(tmp_path):
+    problems = generate_problems("blocksworld", {"blocks": 3}, count=3, seed=0)
+    paths = write_problems(problems, tmp_path / "out")
+    assert [p.name for p in paths] == [f"{p.name}.pddl" for p in problems]
+    assert paths[0].read_text() == problems[0].pddl
+    plan = (tmp_path / "out" / "witness" / f"{problems[0].name}.plan").read_text().splitlines()
+    assert tuple(plan) == problems[0].witness_plan
+    with pytest.raises(ValueError, match="repeated"):
+        write_problems([problems[0], problems[0]], tmp_path / "dup")
+
+
+# --- splits ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("domain", sorted(SPLITS))
+def test_splits_are_fixed_disjoint_and_valid(domain):
+    keys = {}
+    for split in SPLIT_NAMES:
+        problems = make_split(domain, split, per_size=3)
+        assert [p.pddl for p in problems] == [p.pddl for p in make_split(domain, split, per_size=3)]
+        assert len(problems) == 3 * len(SPLITS[domain][split])
+        assert all(p.name.startswith(f"{domain}-{split}-") for p in problems)
+        keys[split] = {p.key for p in problems}
+        assert len(keys[split]) == len(problems)
+        for problem in problems[::3]:
+            check_problem(problem)
+    assert keys["pretrain"].isdisjoint(keys["train"])
+    assert keys["pretrain"].isdisjoint(keys["heldout"])
+    assert keys["train"].isdisjoint(keys["heldout"])
+
+
+def _largest(domain: str, split: str) -> tuple:
+    return max(tuple(size[k] for k in size if k != "name_pool") for size in SPLITS[domain][split])
+
+
+@pytest.mark.parametrize("domain", sorted(SPLITS))
+def test_heldout_has_larger_sizes_than_training(domain):
+    seen = SPLITS[domain]["pretrain"] + SPLITS[domain]["train"]
+    larger = [s for s in SPLITS[domain]["heldout"] if s not in seen]
+    assert larger, "heldout must include sizes never trained on"
+    assert _largest(domain, "heldout") > _largest(domain, "train") >= _largest(domain, "pretrain")
+
+
+def test_blocksworld_splits_share_one_name_pool():
+    pools = {size["name_pool"] for sizes in SPLITS["blocksworld"].values() for size in sizes}
+    largest = max(size["blocks"] for size in SPLITS["blocksworld"]["heldout"])
+    assert pools == {largest}
+
+
+def test_make_split_errors():
+    with pytest.raises(ValueError, match="unknown split 'test'"):
+        make_split("blocksworld", "test", per_size=1)
+    with pytest.raises(ValueError, match="no splits for domain 'chess'"):
+        make_split("chess", "train", per_size=1)
+    with pytest.raises(ValueError, match="split 'pretrain' of gripper: found only"):
+        make_split("gripper", "pretrain", per_size=100)
+
+
+def test_ipc2023_sizes_are_recorded_for_the_papers_domains():
+    assert set(IPC2023_SIZES) == {"blocksworld", "rovers", "sokoban"}
+    assert IPC2023_SIZES["blocksworld"]["schedule"]["testing/hard"]["blocks"] == (160, 500)
+    for facts in IPC2023_SIZES.values():
+        assert facts["observed"]
+
+
+@pytest.mark.planner
+@pytest.mark.parametrize("domain", sorted(SPLITS))
+def test_fast_downward_solves_the_largest_heldout_tasks_quickly(domain):
+    from itdeploy_lite.planning.planner import planner_available, solve
+
+    if not planner_available():
+        pytest.skip("Fast Downward is not installed")
+    largest = max(SPLITS[domain]["heldout"], key=lambda size: tuple(size.values()))
+    (problem,) = generate_problems(domain, largest, count=1, seed=0)
+    result = solve(domain, problem.pddl, timeout=30)
+    assert result.status == "solved", result.reason
+    assert result.seconds < 10
