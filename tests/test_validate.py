@@ -177,3 +177,23 @@ def test_grounding_prunes_with_static_preconditions():
     task = parse_task(sok_domain, problem)
     assert len(task.ground_actions()) == 58  # not 30*30*2
     assert len(breadth_first_search(task)) == 29
+
+
+def test_static_preconditions_are_reported_and_states_keep_static_atoms():
+    domain = """(define (domain grid) (:requirements :typing)
+      (:types cell)
+      (:predicates (adj ?a ?b - cell) (at ?c - cell))
+      (:action go :parameters (?a ?b - cell)
+        :precondition (and (at ?a) (adj ?a ?b)) :effect (and (not (at ?a)) (at ?b))))"""
+    problem = """(define (problem p) (:domain grid) (:objects c0 c1 c2 - cell)
+      (:init (at c0) (adj c0 c1) (adj c1 c2)) (:goal (and (at c2) (adj c1 c2))))"""
+    task = parse_task(domain, problem)
+    assert task.static_predicates == {"adj"}
+    bad = validate(task, "(go c0 c2)")
+    assert bad.failed_step == 1 and bad.unsatisfied == ["(adj c0 c2)"]
+    assert ("adj", "c0", "c1") in bad.final_state  # static atoms are part of every reported state
+    good = validate(task, "(go c0 c1)\n(go c1 c2)")
+    assert good.valid and good.final_state == {("at", "c2"), ("adj", "c0", "c1"), ("adj", "c1", "c2")}
+    # a ground action still works on full states
+    action = task.ground_action("go", ("c0", "c1"))
+    assert action.applicable(task.init) and ("at", "c1") in action.apply(task.init)

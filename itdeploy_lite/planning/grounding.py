@@ -50,17 +50,17 @@ def _term(term, params: dict[str, int], source: str, where: str):
         if term.name not in params:
             raise PDDLError(source, f"{where}: variable ?{term.name} is not a parameter")
         return params[term.name]
-    return term.name  # a constant (domain constant or, in a problem, an object)
+    return str(term.name)  # a constant (domain constant or, in a problem, an object)
 
 
 def _template(pred: Predicate, params: dict[str, int], source: str, where: str):
-    return (pred.name, tuple(_term(t, params, source, where) for t in pred.terms))
+    return (str(pred.name), tuple(_term(t, params, source, where) for t in pred.terms))
 
 
 def _compile_action(action, source: str) -> ActionSchema:
     where = f"action '{action.name}'"
-    params = {v.name: i for i, v in enumerate(action.parameters)}
-    types = tuple(tuple(sorted(v.type_tags)) or ("object",) for v in action.parameters)
+    params = {str(v.name): i for i, v in enumerate(action.parameters)}
+    types = tuple(tuple(sorted(map(str, v.type_tags))) or ("object",) for v in action.parameters)
     pre_pos, pre_neg, equalities = [], [], []
     for lit in _conjuncts(action.precondition, source, f"{where} precondition"):
         positive = not isinstance(lit, Not)
@@ -80,7 +80,7 @@ def _compile_action(action, source: str) -> ActionSchema:
         else:
             add.append(_template(lit, params, source, where))
     return ActionSchema(
-        action.name,
+        str(action.name),
         tuple(params),
         types,
         tuple(pre_pos),
@@ -102,8 +102,8 @@ def _ground_atom(pred: Predicate, objects: dict[str, str], arities: dict[str, in
             raise PDDLError(source, f"{where}: variable ?{term.name} in a ground atom")
         if term.name not in objects:
             raise PDDLError(source, f"{where}: unknown object '{term.name}' in {pred}")
-        names.append(term.name)
-    return (pred.name, *names)
+        names.append(str(term.name))
+    return (str(pred.name), *names)
 
 
 def build_task(domain: Domain, problem: Problem, domain_file: str = "<domain>", problem_file: str = "<problem>") -> Task:
@@ -116,12 +116,14 @@ def build_task(domain: Domain, problem: Problem, domain_file: str = "<domain>", 
     if problem.domain_name and problem.domain_name != domain.name:
         raise PDDLError(problem_file, f"problem is for domain '{problem.domain_name}', not '{domain.name}'")
     typed = any(str(r) == ":typing" for r in domain.requirements)
-    type_parents = {t: (p or "object") for t, p in dict(domain.types).items()}
-    objects: dict[str, str] = {c.name: (c.type_tag or "object") for c in domain.constants}
+    # names become plain str: the pddl library's name type compares in Python (slow state updates)
+    type_parents = {str(t): str(p or "object") for t, p in dict(domain.types).items()}
+    objects: dict[str, str] = {str(c.name): str(c.type_tag or "object") for c in domain.constants}
     for obj in problem.objects:
-        objects[obj.name] = obj.type_tag or "object"
-    arities = {p.name: p.arity for p in domain.predicates}
-    schemas = {a.name: _compile_action(a, domain_file) for a in domain.actions}
+        objects[str(obj.name)] = str(obj.type_tag or "object")
+    arities = {str(p.name): p.arity for p in domain.predicates}
+    schemas = {str(a.name): _compile_action(a, domain_file) for a in domain.actions}
+    changed = {t[0] for s in schemas.values() for t in s.add + s.delete}
     init = frozenset(
         _ground_atom(p, objects, arities, problem_file, ":init")
         for p in problem.init
@@ -136,8 +138,8 @@ def build_task(domain: Domain, problem: Problem, domain_file: str = "<domain>", 
         else:
             goal_pos.add(_ground_atom(lit, objects, arities, problem_file, ":goal"))
     return Task(
-        name=problem.name,
-        domain_name=domain.name,
+        name=str(problem.name),
+        domain_name=str(domain.name),
         objects=objects,
         type_parents=type_parents,
         schemas=schemas,
@@ -146,6 +148,7 @@ def build_task(domain: Domain, problem: Problem, domain_file: str = "<domain>", 
         goal_neg=frozenset(goal_neg),
         predicates=arities,
         typed=typed,
+        static_predicates=frozenset(arities) - changed,
         domain_file=domain_file,
         problem_file=problem_file,
     )
@@ -200,10 +203,9 @@ def ground_all_actions(task: Task) -> list[GroundAction]:
     Returns:
         Ground actions sorted by name and arguments.
     """
-    changed = {t[0] for s in task.schemas.values() for t in s.add + s.delete}
     result = []
     for schema in task.schemas.values():
-        static = [t for t in schema.pre_pos if t[0] not in changed]
+        static = [t for t in schema.pre_pos if t[0] in task.static_predicates]
         # check each static template after its last parameter is bound
         ready: dict[int, list] = {}
         for pred, terms in static:
@@ -220,7 +222,7 @@ def ground_all_actions(task: Task) -> list[GroundAction]:
         def extend(bound: list[str]):
             i = len(bound)
             if i == schema.arity:
-                action = schema.ground(tuple(bound))
+                action = schema.ground(tuple(bound), task.static_predicates, task.init)
                 if not action.static_failures:
                     result.append(action)
                 return

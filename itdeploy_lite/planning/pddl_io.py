@@ -6,6 +6,7 @@ PDDL is case-insensitive, the ``pddl`` library is not: text is lower-cased befor
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from lark.exceptions import UnexpectedInput
@@ -32,11 +33,15 @@ class PDDLError(ValueError):
 
 _DOMAIN_PARSER = DomainParser()
 _PROBLEM_PARSER = ProblemParser()
+# The pddl library's parsers are not thread-safe ("parser is in an unexpected state" when two
+# threads parse at once); callers such as a thread pool of planner calls share them under this lock.
+_PARSE_LOCK = threading.Lock()
 
 
 def _parse(parser, text: str, source: str):
     try:
-        return parser(text.lower())
+        with _PARSE_LOCK:
+            return parser(text.lower())
     except UnexpectedInput as err:  # lark syntax error: it knows the line
         first = str(err).strip().splitlines()[0]
         raise PDDLError(source, f"syntax error: {first}", line=getattr(err, "line", None)) from None

@@ -28,8 +28,12 @@ def breadth_first_search(task: Task, max_states: int = 200_000) -> list[GroundAc
     """
     if task.goal_reached(task.init):
         return []
-    parents: dict[frozenset, tuple[frozenset, GroundAction] | None] = {task.init: None}
-    queue = deque([task.init])
+    goal_pos, goal_neg = task.goal_pos - task.static_atoms, task.goal_neg
+    if not (task.goal_pos & task.static_atoms) <= task.init or goal_neg & task.static_atoms:
+        return None  # a static goal atom is false forever
+    start = task.fluent_init  # states without static atoms: smaller sets, faster hashing
+    parents: dict[frozenset, tuple[frozenset, GroundAction] | None] = {start: None}
+    queue = deque([start])
     while queue:
         state = queue.popleft()
         for action in task.applicable_actions(state):
@@ -37,7 +41,7 @@ def breadth_first_search(task: Task, max_states: int = 200_000) -> list[GroundAc
             if succ in parents:
                 continue
             parents[succ] = (state, action)
-            if task.goal_reached(succ):
+            if goal_pos <= succ and goal_neg.isdisjoint(succ):
                 plan = []
                 while parents[succ] is not None:
                     succ, act = parents[succ]

@@ -33,8 +33,10 @@ class GroundAction:
         pre_pos: atoms that must be true (positive preconditions).
         pre_neg: atoms that must be false (negative preconditions, closed world).
         add: atoms made true. delete: atoms made false (applied before ``add``).
-        static_failures: equality preconditions that are false for these arguments, as text
-            (e.g. ``"(not (= a a))"``); a non-empty tuple makes the action never applicable.
+        static_failures: preconditions that are false for these arguments whatever the state, as
+            text: equalities (e.g. ``"(not (= a a))"``) and atoms of static predicates false in the
+            initial state; a non-empty tuple makes the action never applicable. Static preconditions
+            that hold are not in ``pre_pos``/``pre_neg``.
     """
 
     name: str
@@ -96,19 +98,32 @@ class ActionSchema:
     def arity(self) -> int:
         return len(self.parameters)
 
-    def ground(self, args: tuple[str, ...]) -> GroundAction:
-        """Instantiate with ``args`` (already checked for arity and type by :meth:`Task.ground_action`)."""
+    def ground(self, args: tuple[str, ...], static: frozenset = frozenset(), init: frozenset = frozenset()) -> GroundAction:
+        """Instantiate with ``args`` (already checked for arity and type by :meth:`Task.ground_action`).
+
+        Preconditions on ``static`` predicates (never changed by any action) are decided here, once,
+        against ``init``: false ones go to ``static_failures``, true ones are dropped, so states need
+        not carry static atoms (e.g. Sokoban's ~1,400 ``adjacent`` atoms on a 20x20 grid).
+        """
         failures = []
         for positive, left, right in self.equalities:
             lv = args[left] if type(left) is int else left
             rv = args[right] if type(right) is int else right
             if (lv == rv) != positive:
                 failures.append(f"(= {lv} {rv})" if positive else f"(not (= {lv} {rv}))")
+        pre_pos, pre_neg = [], []
+        for templates, positive, fluent in ((self.pre_pos, True, pre_pos), (self.pre_neg, False, pre_neg)):
+            for template in templates:
+                atom = _instantiate(template, args)
+                if template[0] not in static:
+                    fluent.append(atom)
+                elif (atom in init) != positive:
+                    failures.append(atom_str(atom) if positive else f"(not {atom_str(atom)})")
         return GroundAction(
             self.name,
             args,
-            frozenset(_instantiate(t, args) for t in self.pre_pos),
-            frozenset(_instantiate(t, args) for t in self.pre_neg),
+            frozenset(pre_pos),
+            frozenset(pre_neg),
             frozenset(_instantiate(t, args) for t in self.add),
             frozenset(_instantiate(t, args) for t in self.delete),
             tuple(failures),
@@ -131,6 +146,7 @@ class Task:
         init: the initial state. goal_pos / goal_neg: goal atoms that must be true / false.
         predicates: predicate name -> arity.
         typed: whether the domain declares ``:typing``.
+        static_predicates: predicates no action adds or deletes (decided once, at grounding).
     """
 
     name: str
@@ -143,10 +159,12 @@ class Task:
     goal_neg: frozenset
     predicates: dict[str, int]
     typed: bool = False
+    static_predicates: frozenset = frozenset()
     domain_file: str = "<domain>"
     problem_file: str = "<problem>"
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
     _all_actions: list | None = field(default=None, repr=False, compare=False)
+    _fluent_init: frozenset | None = field(default=None, repr=False, compare=False)
 
     # --- types -------------------------------------------------------------------------------------
     def is_of_type(self, obj: str, type_name: str) -> bool:
@@ -194,7 +212,7 @@ class Task:
                     f"object '{arg}' is of type '{self.objects[arg]}', but ?{param} of '{lname}' "
                     f"needs {' or '.join(types)}"
                 )
-        action = schema.ground(largs)
+        action = schema.ground(largs, self.static_predicates, self.init)
         self._cache[key] = action
         return action
 
@@ -213,6 +231,18 @@ class Task:
     def applicable_actions(self, state: frozenset) -> Iterator[GroundAction]:
         """The ground actions applicable in ``state``, in a fixed order."""
         return (a for a in self.ground_actions() if a.applicable(state))
+
+    @property
+    def fluent_init(self) -> frozenset:
+        """The initial state without static atoms (what validation and search carry from step to step)."""
+        if self._fluent_init is None:
+            self._fluent_init = frozenset(a for a in self.init if a[0] not in self.static_predicates)
+        return self._fluent_init
+
+    @property
+    def static_atoms(self) -> frozenset:
+        """The atoms of static predicates (true in every reachable state)."""
+        return self.init - self.fluent_init
 
     # --- goal --------------------------------------------------------------------------------------
     def goal_reached(self, state: frozenset) -> bool:

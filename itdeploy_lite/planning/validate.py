@@ -85,7 +85,7 @@ def validate(task: Task, plan: str | Sequence[str | GroundAction], strict: bool 
     if not isinstance(plan, str):
         plan = "\n".join(str(step) for step in plan)
     steps = parse_plan(plan, strict=strict)
-    state = task.init
+    state = task.fluent_init  # static atoms are checked once, when a step is grounded
     canonical: list[str] = []
     for index, step in enumerate(steps, start=1):
         if isinstance(step, MalformedStep):
@@ -102,6 +102,7 @@ def validate(task: Task, plan: str | Sequence[str | GroundAction], strict: bool 
             return _failure(task, steps, canonical, state, index, step.line, text, reason, missing)
         state = action.apply(state)
         canonical.append(text)
+    state = state | task.static_atoms
     unmet = task.unmet_goals(state)
     if not unmet:
         return ValidationResult(True, len(steps), len(steps), final_state=state, plan=tuple(canonical))
@@ -117,6 +118,7 @@ def validate(task: Task, plan: str | Sequence[str | GroundAction], strict: bool 
 
 
 def _failure(task, steps, canonical, state, index, line, text, reason, unsatisfied=()) -> ValidationResult:
+    state = state | task.static_atoms
     # the well-formed steps after the failing one still belong to the plan text
     rest = [s.text for s in steps[index - 1 :] if not isinstance(s, MalformedStep)]
     return ValidationResult(
