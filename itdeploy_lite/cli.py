@@ -5,6 +5,9 @@
     itdeploy validate DOMAIN PROBLEM PLAN [--json] [--strict]
     itdeploy validate --batch IN.jsonl --out OUT.jsonl [--root DIR]
     itdeploy demo [DOMAIN]          generate tasks, solve them with Fast Downward, validate the plans
+    itdeploy run [--domain D] [--generations N] [--curation P] ...   the main job: iterative deployment
+    itdeploy report RUN_DIR [--json]
+    itdeploy pretrain [DOMAIN] ...  train the generation-0 embedded model
 
 Exit codes: 0 success (``validate``: plan valid), 1 a negative answer (``validate``: plan invalid;
 ``solve``: no plan), 2 bad input (missing file, malformed PDDL, bad arguments).
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -196,6 +200,49 @@ def cmd_demo(args) -> int:
     return 0
 
 
+# --- run / report / pretrain ----------------------------------------------------------------------
+def cmd_run(args) -> int:
+    from itdeploy_lite.loop import config_from_args, run
+
+    config = config_from_args(args)
+    try:
+        run(config)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    except KeyboardInterrupt:
+        print(f"interrupted; re-run the same command to resume from the last finished stage ({config.run_dir()})",
+              file=sys.stderr)
+        return 130
+    return 0
+
+
+def cmd_report(args) -> int:
+    from itdeploy_lite.report import load_metrics, summary, table, write_report
+
+    try:
+        rows = load_metrics(args.run_dir)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    if args.json:
+        print(json.dumps(summary(rows), indent=2))
+    else:
+        print(table(rows))
+    if rows and not args.no_plots:
+        write_report(args.run_dir)
+    return 0
+
+
+def cmd_pretrain(args) -> int:
+    try:
+        from itdeploy_lite import pretrain
+    except ImportError:
+        raise UsageError("itdeploy_lite.pretrain is not available in this installation") from None
+    forwarded = list(args.rest)
+    if args.domain:
+        forwarded = ["--domain", args.domain, *forwarded]
+    return pretrain.main(forwarded)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="itdeploy", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -234,6 +281,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per problem (default 60)")
     p.add_argument("--out", default="runs/demo", help="where problems are written (default runs/demo)")
     p.set_defaults(func=cmd_demo)
+
+    from itdeploy_lite.loop import add_config_arguments
+
+    p = sub.add_parser("run", help="the main job: deploy, validate, curate, fine-tune, for N generations (resumable)",
+                       description="Iterative deployment on the embedded planner. Defaults: Blocksworld, 5 generations, "
+                       "the paper's curation. Re-run the same command to resume an interrupted run.")
+    add_config_arguments(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("report", help="print a run's per-generation table (and rewrite metrics.csv and plots)")
+    p.add_argument("run_dir", help="a run folder (written by itdeploy run)")
+    p.add_argument("--json", action="store_true", help="print a JSON list of per-generation summaries")
+    p.add_argument("--no-plots", action="store_true", help="do not rewrite metrics.csv and the PNG plots")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("pretrain", help="train the generation-0 embedded model (options: itdeploy pretrain DOMAIN --help)",
+                       add_help=False)
+    p.add_argument("domain", nargs="?", help="blocksworld, rovers or sokoban")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to itdeploy_lite.pretrain")
+    p.set_defaults(func=cmd_pretrain)
     return parser
 
 
@@ -247,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, FileNotFoundError, PDDLError) as err:
         print(f"itdeploy {args.command}: error: {err}", file=sys.stderr)
         return BAD_INPUT
+    except BrokenPipeError:  # e.g. `itdeploy solve ... | head -3`: the reader left, not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

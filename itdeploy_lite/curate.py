@@ -1,0 +1,280 @@
+"""Curation: which of the deployed traces the next generation is trained on.
+
+A curation *policy* is a pure function over validated trace records. A record is one sampled
+completion, as written by deployment and stamped by validation::
+
+    {"generation": 0, "task_id": "blocksworld-b5-s17-003", "sample_id": 2,
+     "prompt": "...", "completion": "...", "n_tokens": 31,
+     "valid": True, "plan_length": 6, "failed_step": None, "reason": None}
+
+Policies (:data:`POLICIES`; add one with the :func:`policy` decorator):
+
+=========  =====================================================================================
+paper      valid traces only; per task the shortest valid plan (ties: fewest tokens), pooled over
+           every generation so far. The paper's curation rule (Corrêa et al., arXiv 2512.24940,
+           experimental setup); the issue's spec item 5.
+none       every trace of every generation so far, valid or not: the no-curation ablation.
+latest     the shortest valid plan per task, from this generation's traces only (no pooling).
+manual     the traces a person accepted in a decisions file (the curation widget writes it).
+=========  =====================================================================================
+
+:func:`curate` applies a policy; :func:`to_dataset` turns the selection into a ``datasets.Dataset``
+of ``{"prompt", "completion"}`` rows (what TRL's ``SFTTrainer`` trains on, loss on the completion only);
+:func:`write_curated` writes it as JSONL (with provenance) and as a ``datasets`` folder, atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+from pathlib import Path
+from typing import Callable, Iterable
+
+#: Keys a record must have for any policy. Validation adds ``valid`` and ``plan_length``.
+RECORD_KEYS = ("generation", "task_id", "sample_id", "prompt", "completion", "n_tokens", "valid", "plan_length")
+
+Policy = Callable[..., list[dict]]
+
+#: Policy name -> function ``(records, generation, **options) -> selected records``.
+POLICIES: dict[str, Policy] = {}
+
+
+def policy(name: str) -> Callable[[Policy], Policy]:
+    """Register a curation policy under ``name`` (a decorator).
+
+    A policy is ``fn(records: list[dict], generation: int, **options) -> list[dict]``: it gets every
+    validated record of generations ``0..generation`` and returns the ones to train on, in a stable
+    order. It must accept and ignore unknown keyword options (``seed``, ``decisions``, ...).
+    """
+
+    def register(fn: Policy) -> Policy:
+        POLICIES[name] = fn
+        return fn
+
+    return register
+
+
+def _order(record: dict) -> tuple:
+    """Shortest plan first, then fewest tokens, then earliest generation and sample (deterministic)."""
+    return (record["plan_length"], record["n_tokens"], record["generation"], record["sample_id"])
+
+
+def _shortest_per_task(records: Iterable[dict]) -> list[dict]:
+    best: dict[str, dict] = {}
+    for record in records:
+        if record["valid"]:
+            current = best.get(record["task_id"])
+            if current is None or _order(record) < _order(current):
+                best[record["task_id"]] = record
+    return [best[task_id] for task_id in sorted(best)]
+
+
+@policy("paper")
+def paper(records: list[dict], generation: int, **_) -> list[dict]:
+    """Per task the shortest valid plan (ties: fewest tokens) over generations ``0..generation``."""
+    return _shortest_per_task(r for r in records if r["generation"] <= generation)
+
+
+@policy("none")
+def none(records: list[dict], generation: int, **_) -> list[dict]:
+    """Every trace of generations ``0..generation``, valid or not (the no-curation ablation)."""
+    return sorted((r for r in records if r["generation"] <= generation), key=_trace_key)
+
+
+@policy("latest")
+def latest(records: list[dict], generation: int, **_) -> list[dict]:
+    """Per task the shortest valid plan of generation ``generation`` only (no pooling)."""
+    return _shortest_per_task(r for r in records if r["generation"] == generation)
+
+
+@policy("longest")
+def longest(records: list[dict], generation: int, **_) -> list[dict]:
+    """Per task the *longest* valid plan over generations ``0..generation`` (a contrast to ``paper``)."""
+    best: dict[str, dict] = {}
+    for record in records:
+        if record["valid"] and record["generation"] <= generation:
+            current = best.get(record["task_id"])
+            if current is None or _order(record)[:2] > _order(current)[:2]:
+                best[record["task_id"]] = record
+    return [best[task_id] for task_id in sorted(best)]
+
+
+@policy("random-valid")
+def random_valid(records: list[dict], generation: int, seed: int = 0, **_) -> list[dict]:
+    """Per task one valid plan drawn at random (seeded) over generations ``0..generation``."""
+    by_task: dict[str, list[dict]] = {}
+    for record in sorted(records, key=_trace_key):
+        if record["valid"] and record["generation"] <= generation:
+            by_task.setdefault(record["task_id"], []).append(record)
+    rng = random.Random(f"{seed}:{generation}")
+    return [rng.choice(by_task[task_id]) for task_id in sorted(by_task)]
+
+
+@policy("manual")
+def manual(records: list[dict], generation: int, decisions: str | Path | None = None, **_) -> list[dict]:
+    """The traces accepted in a decisions file, over generations ``0..generation``.
+
+    The file is JSONL, one decision per line: ``{"task_id": str, "sample_id": int, "generation": int,
+    "decision": "accept" | "reject"}`` (``generation`` may be left out when a task id is unique across
+    generations: the decision then applies to that sample in every generation). Traces with no
+    decision, or whose last decision is ``reject``, are left out; a later line overrides an earlier one.
+
+    Raises:
+        ValueError: no decisions file given; a line that is not JSON, lacks a key, has a decision other
+            than accept/reject, or names a trace (of a generation <= ``generation``) that does not exist.
+            The message names the file and line.
+        FileNotFoundError: the decisions file does not exist.
+    """
+    accepted = read_decisions(decisions, records, generation)
+    return sorted((r for r in records if r["generation"] <= generation and _trace_key(r) in accepted), key=_trace_key)
+
+
+def _trace_key(record: dict) -> tuple[int, str, int]:
+    return (record["generation"], record["task_id"], record["sample_id"])
+
+
+def read_decisions(path: str | Path | None, records: list[dict], generation: int) -> set[tuple[int, str, int]]:
+    """Read a decisions file (see :func:`manual`) and return the accepted ``(generation, task_id, sample_id)`` keys.
+
+    Decisions about generations later than ``generation`` are ignored (not deployed yet).
+
+    Raises:
+        ValueError, FileNotFoundError: as :func:`manual`.
+    """
+    if not path:
+        raise ValueError("curation policy 'manual' needs a decisions file (--decisions FILE.jsonl)")
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"decisions file not found: {path}")
+    known = {_trace_key(r) for r in records if r["generation"] <= generation}
+    verdicts: dict[tuple[int, str, int], bool] = {}
+    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{line_no}"
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{where}: not JSON ({err.msg})") from None
+        if not isinstance(item, dict):
+            raise ValueError(f"{where}: expected a JSON object, got {type(item).__name__}")
+        missing = [k for k in ("task_id", "sample_id", "decision") if k not in item]
+        if missing:
+            raise ValueError(f"{where}: missing key(s) {missing}")
+        if item["decision"] not in ("accept", "reject"):
+            raise ValueError(f"{where}: decision must be 'accept' or 'reject', got {item['decision']!r}")
+        gen = item.get("generation")
+        if gen is not None and gen > generation:
+            continue
+        keys = [k for k in known if k[1] == item["task_id"] and k[2] == item["sample_id"] and (gen is None or k[0] == gen)]
+        if not keys:
+            raise ValueError(
+                f"{where}: no trace task_id={item['task_id']!r} sample_id={item['sample_id']!r}"
+                + (f" generation={gen}" if gen is not None else "")
+                + f" among generations 0..{generation}"
+            )
+        for key in keys:
+            verdicts[key] = item["decision"] == "accept"
+    return {key for key, ok in verdicts.items() if ok}
+
+
+def check_records(records: list[dict], where: str = "records") -> None:
+    """Raise ``ValueError`` naming the first record (by index and ``where``) that lacks a key of :data:`RECORD_KEYS`."""
+    for index, record in enumerate(records):
+        missing = [k for k in RECORD_KEYS if k not in record]
+        if missing:
+            raise ValueError(f"{where}[{index}] lacks key(s) {missing}; validated trace records need {list(RECORD_KEYS)}")
+
+
+def curate(records: list[dict], policy_name: str, generation: int, **options) -> list[dict]:
+    """Select the records to train generation ``generation + 1`` on.
+
+    Args:
+        records: validated trace records (keys :data:`RECORD_KEYS`) of generations ``0..generation``
+            (later ones are ignored).
+        policy_name: a key of :data:`POLICIES` (``paper``, ``none``, ``latest``, ``manual``, ...).
+        generation: the latest generation whose traces may be used.
+        **options: passed to the policy: ``decisions`` (manual: path of the decisions file),
+            ``seed`` (random-valid).
+
+    Returns:
+        The selected records (the same dicts), in a deterministic order.
+
+    Raises:
+        ValueError: unknown policy, a record missing a key, or (manual) a bad decisions file.
+    """
+    if policy_name not in POLICIES:
+        raise ValueError(f"unknown curation policy {policy_name!r}; known: {', '.join(POLICIES)}")
+    check_records(records)
+    return POLICIES[policy_name](records, generation, **options)
+
+
+def to_dataset(selected: list[dict]):
+    """The selection as a ``datasets.Dataset`` with exactly the columns ``prompt`` and ``completion`` (str)."""
+    from datasets import Dataset
+
+    return Dataset.from_dict(
+        {"prompt": [r["prompt"] for r in selected], "completion": [r["completion"] for r in selected]}
+    )
+
+
+#: Provenance kept beside each row in the JSONL copy.
+PROVENANCE = ("generation", "task_id", "sample_id", "valid", "plan_length", "n_tokens")
+
+
+def write_curated(selected: list[dict], jsonl_path: str | Path, dataset_dir: str | Path | None = None):
+    """Write the selection as JSONL (``prompt``, ``completion`` and :data:`PROVENANCE`) and, if
+    ``dataset_dir`` is given, as a ``datasets`` folder (``Dataset.save_to_disk``). Both are written to a
+    temporary name and renamed, so an interrupted write leaves the old files (or none), never half a file.
+
+    Returns:
+        The ``datasets.Dataset`` of ``{prompt, completion}`` rows.
+    """
+    jsonl_path = Path(jsonl_path)
+    rows = [{"prompt": r["prompt"], "completion": r["completion"], **{k: r.get(k) for k in PROVENANCE}} for r in selected]
+    write_jsonl_atomic(jsonl_path, rows)
+    dataset = to_dataset(selected)
+    if dataset_dir is not None:
+        dataset_dir = Path(dataset_dir)
+        tmp = dataset_dir.with_name(dataset_dir.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        dataset.save_to_disk(str(tmp))
+        shutil.rmtree(dataset_dir, ignore_errors=True)
+        os.replace(tmp, dataset_dir)
+    return dataset
+
+
+def write_jsonl_atomic(path: str | Path, rows: Iterable[dict]) -> None:
+    """Write ``rows`` as JSON lines to ``path.tmp``, flush and fsync, then rename it to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    """Read a JSONL file into a list of dicts.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: a line that is not a JSON object (the message names file and line).
+    """
+    path = Path(path)
+    rows = []
+    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path}:{line_no}: not JSON ({err.msg})") from None
+            if not isinstance(row, dict):
+                raise ValueError(f"{path}:{line_no}: expected a JSON object")
+            rows.append(row)
+    return rows

@@ -1,0 +1,230 @@
+"""Fine-tuning one generation: LoRA (``peft``) trained with TRL's ``SFTTrainer`` on curated rows.
+
+The rows are ``{"prompt", "completion"}`` (see :mod:`itdeploy_lite.curate`); TRL computes the loss on
+the completion tokens only. Each generation's adapter is saved with ``save_pretrained`` and loaded back
+with ``PeftModel.from_pretrained``, as in the Hugging Face notebooks::
+
+    from itdeploy_lite.finetune import FinetuneConfig, finetune, load_model
+    stats = finetune("data/models/blocksworld", dataset, FinetuneConfig(), "runs/x/gen_01/adapter")
+    model, tokenizer = load_model("data/models/blocksworld", "runs/x/gen_01/adapter")
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+
+@dataclass
+class FinetuneConfig:
+    """How one generation is fine-tuned (LoRA on all linear layers, AdamW, SFT on the completion).
+
+    The paper (Corrêa et al., arXiv 2512.24940) fine-tunes Qwen3-4B with LoRA r=16, alpha=32,
+    dropout 0.05, AdamW at lr 1e-5, for 2 epochs over the curated pool. Defaults here differ where the
+    embedded ~1-5 M-parameter model needs it:
+
+    * ``learning_rate`` 2e-3 (paper 1e-5): a freshly trained tiny model has no pretrained prior to
+      preserve and LoRA on it learns nothing measurable at 1e-5 in a few hundred steps; 2e-3 is the rate
+      at which LoRA carried the trend in the project's prototype (shared/LOOP-NOTES.md).
+    * ``lora_dropout`` 0.0 (paper 0.05): with a pool of a few hundred rows and few steps, dropout only
+      slowed learning in our runs; set 0.05 to follow the paper.
+    * ``epochs`` 4, ``min_steps`` 40, ``max_steps`` 120 (paper: 2 epochs): the paper's 2 epochs over a
+      pool of ~50-500 rows is only 4-30 optimizer steps at batch 32, too few for LoRA to move the tiny
+      model; 150 steps on a 51-row pool overfit it (training loss 1.5e-4, no held-out gain) and took
+      ~130 s on the shared 2-core CPU. A step costs ~0.3-0.9 s on that CPU (1.1 M parameters, batch 32),
+      so the cap keeps a 5-generation run within its 10-minute budget.
+    * ``lora_r`` 16 and ``lora_alpha`` 32 as in the paper; on a hidden size of 128 that adapts a large
+      share (~18%) of the parameters.
+
+    Attributes:
+        lora_r: LoRA rank.
+        lora_alpha: LoRA scaling alpha (effective scale alpha / r).
+        lora_dropout: dropout on the LoRA branch.
+        learning_rate: AdamW peak learning rate (linear decay, no warm-up).
+        epochs: passes over the curated pool (may be fractional).
+        min_steps: at least this many optimizer steps, whatever the pool size (0: epochs only).
+        max_steps: at most this many optimizer steps (0: no cap).
+        train_batch_size: rows per optimizer step.
+        max_length: tokens per row (prompt + completion); longer rows are cut at the end.
+        target_modules: LoRA target modules (``"all-linear"`` or a comma-separated list of names).
+    """
+
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.0
+    learning_rate: float = 2e-3
+    epochs: float = 4.0
+    min_steps: int = 40
+    max_steps: int = 120
+    train_batch_size: int = 32
+    max_length: int = 768
+    target_modules: str = "all-linear"
+
+    def check(self) -> None:
+        """Raise ``ValueError`` naming the first field with a value out of range."""
+        positive = {"lora_r": self.lora_r, "lora_alpha": self.lora_alpha, "learning_rate": self.learning_rate,
+                    "epochs": self.epochs, "train_batch_size": self.train_batch_size, "max_length": self.max_length}
+        for name, value in positive.items():
+            if not value > 0:
+                raise ValueError(f"FinetuneConfig.{name} must be > 0, got {value!r}")
+        for name in ("min_steps", "max_steps"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"FinetuneConfig.{name} must be >= 0, got {getattr(self, name)!r}")
+        if not 0.0 <= self.lora_dropout < 1.0:
+            raise ValueError(f"FinetuneConfig.lora_dropout must be in [0, 1), got {self.lora_dropout!r}")
+
+    def steps(self, rows: int) -> int:
+        """Optimizer steps for a pool of ``rows`` rows: ``ceil(epochs * rows / batch)``, at least
+        ``min_steps``, at most ``max_steps`` (if set)."""
+        steps = max(self.min_steps, math.ceil(self.epochs * rows / self.train_batch_size))
+        return min(steps, self.max_steps) if self.max_steps else steps
+
+
+def _lora_targets(text: str):
+    return "all-linear" if text == "all-linear" else [t.strip() for t in text.split(",") if t.strip()]
+
+
+def finetune(
+    base: str | Path,
+    dataset,
+    config: FinetuneConfig,
+    out_dir: str | Path,
+    init_adapter: str | Path | None = None,
+    seed: int = 0,
+    progress: bool = False,
+) -> dict:
+    """LoRA-fine-tune the model in ``base`` on ``dataset`` and save the adapter to ``out_dir``.
+
+    Args:
+        base: folder of the base causal LM and its tokenizer (``AutoModelForCausalLM`` /
+            ``AutoTokenizer``), e.g. the generation-0 checkpoint under ``data/models/``.
+        dataset: a ``datasets.Dataset`` with string columns ``prompt`` and ``completion`` (>= 1 row).
+        config: the :class:`FinetuneConfig`.
+        out_dir: where the adapter is saved (``adapter_config.json``, ``adapter_model.safetensors``).
+            Written to ``<out_dir>.tmp`` and renamed when complete: an interrupted call leaves no adapter.
+        init_adapter: ``None`` to start a new adapter on the base (the paper: each generation is retrained
+            from the base); or a saved adapter to continue training (``--from previous``).
+        seed: seeds LoRA initialisation, data order and dropout.
+        progress: show TRL's progress bar.
+
+    Returns:
+        ``{"rows": int, "steps": int, "train_loss": float (mean over the last 10% of steps, nats per
+        completion token), "seconds": float, "trainable_parameters": int}``.
+
+    Raises:
+        ValueError: an empty dataset, a dataset without ``prompt``/``completion`` columns, or a bad config.
+        FileNotFoundError: ``base`` or ``init_adapter`` is not a folder.
+    """
+    import torch
+    from peft import LoraConfig, PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback, set_seed
+    from trl import SFTConfig, SFTTrainer
+
+    config.check()
+    base, out_dir = Path(base), Path(out_dir)
+    if not base.is_dir():
+        raise FileNotFoundError(f"base model folder not found: {base}")
+    if init_adapter is not None and not Path(init_adapter).is_dir():
+        raise FileNotFoundError(f"adapter to continue from not found: {init_adapter}")
+    missing = {"prompt", "completion"} - set(dataset.column_names)
+    if missing:
+        raise ValueError(f"fine-tuning dataset lacks column(s) {sorted(missing)}; has {dataset.column_names}")
+    if len(dataset) == 0:
+        raise ValueError("fine-tuning dataset is empty: nothing to train on")
+    dataset = dataset.select_columns(["prompt", "completion"])
+
+    start = time.perf_counter()
+    set_seed(seed)
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    peft_config = None
+    if init_adapter is not None:
+        model = PeftModel.from_pretrained(model, str(init_adapter), is_trainable=True)
+    else:
+        peft_config = LoraConfig(
+            r=config.lora_r,
+            lora_alpha=config.lora_alpha,
+            lora_dropout=config.lora_dropout,
+            target_modules=_lora_targets(config.target_modules),
+            task_type="CAUSAL_LM",
+        )
+    steps = config.steps(len(dataset))
+    with tempfile.TemporaryDirectory(prefix="itdeploy-sft-") as scratch:
+        args = SFTConfig(
+            output_dir=scratch,
+            max_steps=steps,
+            per_device_train_batch_size=config.train_batch_size,
+            learning_rate=config.learning_rate,
+            lr_scheduler_type="linear",
+            warmup_steps=0,
+            weight_decay=0.0,
+            max_length=config.max_length,
+            seed=seed,
+            data_seed=seed,
+            use_cpu=True,
+            bf16=False,
+            fp16=False,
+            save_strategy="no",
+            report_to=[],
+            logging_steps=max(1, steps // 20),
+            disable_tqdm=not progress,
+            dataloader_num_workers=0,
+        )
+        trainer = SFTTrainer(
+            model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=peft_config
+        )
+        if not progress:
+            trainer.remove_callback(PrinterCallback)
+        trainer.train()
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    tail = losses[-max(1, len(losses) // 10) :]
+    trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    trainer.model.save_pretrained(str(tmp))
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.replace(tmp, out_dir)
+    return {
+        "rows": len(dataset),
+        "steps": steps,
+        "train_loss": float(sum(tail) / len(tail)) if tail else float("nan"),
+        "seconds": time.perf_counter() - start,
+        "trainable_parameters": int(trainable),
+        "config": asdict(config),
+    }
+
+
+def load_model(base: str | Path, adapter: str | Path | None = None):
+    """Load the base model (and, if given, a saved LoRA adapter merged into it) for inference.
+
+    Args:
+        base: folder of the base model and tokenizer.
+        adapter: a folder written by :func:`finetune`, or ``None`` for the base model alone.
+
+    Returns:
+        ``(model, tokenizer)``: a plain ``transformers`` causal LM (fp32, eval mode, adapter merged so
+        sampling runs at base-model speed) and its tokenizer.
+
+    Raises:
+        FileNotFoundError: ``base`` or ``adapter`` is not a folder.
+    """
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    base = Path(base)
+    if not base.is_dir():
+        raise FileNotFoundError(f"base model folder not found: {base}")
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    if adapter is not None:
+        if not Path(adapter).is_dir():
+            raise FileNotFoundError(f"adapter folder not found: {adapter}")
+        model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+    model.eval()
+    return model, tokenizer

@@ -1,0 +1,194 @@
+"""What a run measured: the per-generation table, ``metrics.csv`` and PNG plots.
+
+Everything is read back from a run folder written by :mod:`itdeploy_lite.loop`
+(``gen_XX/metrics.json`` for each finished generation), so ``itdeploy report RUN_DIR`` works on a
+finished run, a running one and an interrupted one alike.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+#: The keys of ``itdeploy report --json`` (one dict per generation), in order.
+SUMMARY_KEYS = (
+    "generation",
+    "heldout_solved_fraction",
+    "heldout_solved_by_size",
+    "longest_valid_plan",
+    "mean_valid_plan_length",
+    "train_pool_size",
+    "seconds",
+)
+
+
+def load_metrics(run_dir: str | Path) -> list[dict]:
+    """Read ``gen_XX/metrics.json`` of every finished generation, in generation order.
+
+    Args:
+        run_dir: a run folder (has ``config.json``).
+
+    Returns:
+        One dict per finished generation (see :func:`itdeploy_lite.loop.generation_metrics` for keys).
+
+    Raises:
+        FileNotFoundError: ``run_dir`` is not a run folder (no ``config.json``).
+        ValueError: a ``metrics.json`` that is not JSON (the message names the file).
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.json").is_file():
+        raise FileNotFoundError(f"not a run folder (no config.json): {run_dir}")
+    rows = []
+    for path in sorted(run_dir.glob("gen_*/metrics.json")):
+        try:
+            rows.append(json.loads(path.read_text(encoding="utf-8")))
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: not JSON ({err.msg})") from None
+    return sorted(rows, key=lambda r: r["generation"])
+
+
+def summary(rows: list[dict]) -> list[dict]:
+    """The :data:`SUMMARY_KEYS` of each generation's metrics (what ``itdeploy report --json`` prints)."""
+    return [{k: row.get(k) for k in SUMMARY_KEYS} for row in rows]
+
+
+def _fmt(value, width: int, digits: int = 2) -> str:
+    if value is None:
+        return "-".rjust(width)
+    if isinstance(value, float):
+        return f"{value:.{digits}f}".rjust(width)
+    return str(value).rjust(width)
+
+
+def table(rows: list[dict]) -> str:
+    """A plain-text table: one line per generation with held-out solved fraction (overall and per size),
+    longest and mean valid held-out plan, training pool size, deployment solved share and wall time.
+
+    Returns:
+        The table text (header, rule, rows), without a trailing newline; ``"(no finished generation)"``
+        if ``rows`` is empty.
+    """
+    if not rows:
+        return "(no finished generation)"
+    sizes = list(rows[0].get("heldout_solved_by_size", {}))
+    head = ["gen", "solved"] + sizes + ["longest", "mean len", "pool", "deploy solved", "seconds"]
+    widths = [3, 6] + [max(4, len(s)) for s in sizes] + [7, 8, 5, 13, 7]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(head, widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in rows:
+        deploy = row.get("deploy") or {}
+        solved = f"{deploy['solved_tasks']}/{deploy['tasks']}" if deploy else None
+        cells = [row["generation"], row["heldout_solved_fraction"]]
+        cells += [row["heldout_solved_by_size"].get(s) for s in sizes]
+        cells += [row["longest_valid_plan"], row["mean_valid_plan_length"], row["train_pool_size"], solved, row["seconds"]]
+        lines.append("  ".join(_fmt(c, w, 1 if i == len(cells) - 1 else 2) for i, (c, w) in enumerate(zip(cells, widths))))
+    return "\n".join(lines)
+
+
+def write_csv(rows: list[dict], path: str | Path) -> Path:
+    """Write ``metrics.csv``: one row per generation, per-size columns ``solved_<size>``; atomic (temp + rename)."""
+    path = Path(path)
+    sizes = list(rows[0].get("heldout_solved_by_size", {})) if rows else []
+    fields = ["generation", "heldout_solved_fraction"] + [f"solved_{s}" for s in sizes]
+    fields += ["longest_valid_plan", "mean_valid_plan_length", "train_pool_size", "train_loss",
+               "deploy_tasks", "deploy_samples", "deploy_valid_fraction", "deploy_solved_tasks",
+               "deploy_longest_valid_plan", "seconds"]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        deploy = row.get("deploy") or {}
+        out = {k: row.get(k) for k in fields if k in row}
+        out.update({f"solved_{s}": row["heldout_solved_by_size"].get(s) for s in sizes})
+        out["train_loss"] = (row.get("finetune") or {}).get("train_loss")
+        out.update({f"deploy_{k}": deploy.get(k) for k in ("tasks", "samples", "valid_fraction", "solved_tasks", "longest_valid_plan")})
+        writer.writerow(out)
+    _write_text_atomic(path, buffer.getvalue())
+    return path
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def plot(rows: list[dict], out_dir: str | Path, title: str = "") -> list[Path]:
+    """Write the run's PNG plots to ``out_dir`` (each atomically).
+
+    * ``solved.png``: held-out solved fraction per generation (overall, and per task size);
+    * ``plan_lengths.png``: distribution of valid held-out plan lengths per generation (box plot);
+    * ``longest_plan.png``: longest valid plan per generation, held-out and in deployment.
+
+    Returns:
+        The paths written (none if ``rows`` is empty).
+    """
+    if not rows:
+        return []
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir = Path(out_dir)
+    gens = [r["generation"] for r in rows]
+    paths = []
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(gens, [r["heldout_solved_fraction"] for r in rows], "k-o", lw=2.5, label="all sizes")
+    for size in rows[0]["heldout_solved_by_size"]:
+        ax.plot(gens, [r["heldout_solved_by_size"].get(size) for r in rows], "-o", ms=3, lw=1, label=size)
+    ax.set(xlabel="generation", ylabel="held-out solved fraction (greedy)", ylim=(-0.02, 1.02), title=title)
+    ax.set_xticks(gens)
+    ax.legend(fontsize=7, ncol=2)
+    paths.append(_save(fig, out_dir / "solved.png"))
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    lengths = [r.get("heldout_valid_plan_lengths") or [] for r in rows]
+    ax.boxplot([l if l else [float("nan")] for l in lengths], positions=gens)
+    ax.set(xlabel="generation", ylabel="valid held-out plan length (steps)", title=title)
+    paths.append(_save(fig, out_dir / "plan_lengths.png"))
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(gens, [r["longest_valid_plan"] or 0 for r in rows], "-o", label="held-out (greedy)")
+    deployed = [(r["generation"], r["deploy"]["longest_valid_plan"] or 0) for r in rows if r.get("deploy")]
+    if deployed:
+        ax.plot(*zip(*deployed), "-s", label="deployment (sampled)")
+    ax.set(xlabel="generation", ylabel="longest valid plan (steps)", title=title)
+    ax.set_xticks(gens)
+    ax.legend()
+    paths.append(_save(fig, out_dir / "longest_plan.png"))
+    return paths
+
+
+def _save(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    tmp = path.with_name(path.stem + ".tmp.png")
+    fig.tight_layout()
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
+
+
+def write_report(run_dir: str | Path) -> list[Path]:
+    """Rewrite ``metrics.csv`` and the PNG plots of a run folder from its finished generations.
+
+    Returns:
+        The files written.
+
+    Raises:
+        FileNotFoundError, ValueError: as :func:`load_metrics`.
+    """
+    run_dir = Path(run_dir)
+    rows = load_metrics(run_dir)
+    config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    title = f"{config.get('domain', '')}, curation={config.get('curation', '')}"
+    return [write_csv(rows, run_dir / "metrics.csv"), *plot(rows, run_dir, title)]

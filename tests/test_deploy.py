@@ -1,0 +1,65 @@
+"""Deployment: record shapes, k samples, greedy determinism, left padding, token budgets."""
+
+import pytest
+import torch
+
+from itdeploy_lite.deploy import DeployConfig, as_tasks, deploy, evaluate, token_budget
+from itdeploy_lite.models import ModelConfig, build_model, build_tokenizer
+from itdeploy_lite.planning.generators import generate_problems
+
+
+@pytest.fixture(scope="module")
+def setup():
+    tokenizer = build_tokenizer()
+    torch.manual_seed(0)
+    model = build_model(tokenizer, ModelConfig(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64))
+    problems = generate_problems("blocksworld", {"blocks": 3, "name_pool": 10}, 2, seed=0)
+    problems += generate_problems("blocksworld", {"blocks": 5, "name_pool": 10}, 1, seed=0)
+    return model, tokenizer, as_tasks(problems)
+
+
+def test_records_have_the_trace_shape(setup):
+    model, tokenizer, tasks = setup
+    config = DeployConfig(samples_per_task=3, temperature=1.0, batch_size=4, max_new_tokens=12, progress=False)
+    records = deploy(model, tokenizer, tasks, config, generation=2)
+    assert len(records) == 9
+    assert [(r["task_id"], r["sample_id"]) for r in records] == [(t, s) for t, _ in tasks for s in range(3)]
+    for r in records:
+        assert set(r) == {"generation", "task_id", "sample_id", "prompt", "completion", "n_tokens"}
+        assert r["generation"] == 2 and r["prompt"].startswith("init: ") and 1 <= r["n_tokens"] <= 12
+        assert "<pad>" not in r["completion"]
+    assert tokenizer.padding_side == "left"
+
+
+def test_greedy_is_deterministic_and_independent_of_batching(setup):
+    model, tokenizer, tasks = setup
+    a = deploy(model, tokenizer, tasks, DeployConfig(samples_per_task=2, temperature=0.0, batch_size=6,
+                                                     max_new_tokens=10, progress=False))
+    b = deploy(model, tokenizer, tasks, DeployConfig(samples_per_task=1, temperature=0.0, batch_size=1,
+                                                     max_new_tokens=10, progress=False))
+    greedy = {r["task_id"]: r["completion"] for r in a if r["sample_id"] == 0}
+    assert all(r["completion"] == greedy[r["task_id"]] for r in a)  # k greedy samples agree
+    assert {r["task_id"]: r["completion"] for r in b} == greedy  # left padding changes nothing
+
+
+def test_sampling_is_seeded(setup):
+    model, tokenizer, tasks = setup
+    config = DeployConfig(samples_per_task=4, temperature=1.5, batch_size=8, max_new_tokens=10, seed=3, progress=False)
+    first, again = deploy(model, tokenizer, tasks, config), deploy(model, tokenizer, tasks, config)
+    assert [r["completion"] for r in first] == [r["completion"] for r in again]
+    assert len({r["completion"] for r in first}) > 3  # a high temperature varies the samples
+
+
+def test_token_budget_grows_with_task_size(setup):
+    _, _, tasks = setup
+    small, large = token_budget(tasks[0][1]), token_budget(tasks[2][1])
+    assert 16 <= small < large <= 1024
+    assert token_budget(tasks[2][1], cap=50) == 50
+
+
+def test_evaluate_groups(setup):
+    model, tokenizer, tasks = setup
+    result = evaluate(model, tokenizer, tasks, ["b3", "b3", "b5"],
+                      DeployConfig(samples_per_task=2, temperature=1.0, max_new_tokens=8, progress=False))
+    assert set(result["by_group"]) == {"b3", "b5"} and result["by_group"]["b3"]["n"] == 2
+    assert result["k"] == 2 and len(result["records"]) == 6 and 0.0 <= result["solved_fraction"] <= 1.0

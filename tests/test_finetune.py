@@ -1,0 +1,100 @@
+"""LoRA fine-tuning with TRL's SFTTrainer on prompt/completion rows (a tiny model, a few steps)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from itdeploy_lite.curate import to_dataset
+from itdeploy_lite.finetune import FinetuneConfig, finetune, load_model
+
+from tiny_model import build_tiny, example_rows
+
+FAST = FinetuneConfig(min_steps=30, train_batch_size=8, learning_rate=1e-2)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: on a shared 2-core machine two threads oversubscribe and run ~8x slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    return build_tiny(tmp_path_factory.mktemp("base") / "model")
+
+
+def completion_loss(model, tokenizer, rows):
+    """Mean loss on the completion tokens only."""
+    import torch
+
+    total, count = 0.0, 0
+    for row in rows:
+        p = tokenizer(row["prompt"], add_special_tokens=False)["input_ids"]
+        c = tokenizer(row["completion"], add_special_tokens=False)["input_ids"]
+        ids = torch.tensor([p + c])
+        labels = torch.tensor([[-100] * len(p) + c])
+        with torch.no_grad():
+            total += model(input_ids=ids, labels=labels).loss.item() * len(c)
+        count += len(c)
+    return total / count
+
+
+def test_lora_learns_the_completions_and_saves_an_adapter(base, tmp_path):
+    rows = example_rows(16)
+    before = completion_loss(*load_model(base), rows)
+    stats = finetune(base, to_dataset(rows), FAST, tmp_path / "adapter", seed=0)
+    assert (tmp_path / "adapter" / "adapter_config.json").is_file()
+    assert (tmp_path / "adapter" / "adapter_model.safetensors").is_file()
+    assert not (tmp_path / "adapter.tmp").exists()
+    config = json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())
+    assert config["r"] == FAST.lora_r and config["lora_alpha"] == FAST.lora_alpha
+    assert stats["steps"] == 30 and stats["rows"] == 16 and stats["trainable_parameters"] > 0
+    model, tokenizer = load_model(base, tmp_path / "adapter")
+    after = completion_loss(model, tokenizer, rows)
+    assert after < 0.7 * before, (before, after)
+
+
+def test_continue_from_previous_adapter_and_same_seed_same_weights(base, tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    data = to_dataset(example_rows(8))
+    short = FinetuneConfig(min_steps=3, train_batch_size=4)
+    finetune(base, data, short, tmp_path / "a", seed=1)
+    finetune(base, data, short, tmp_path / "b", seed=1)
+    a = load_file(tmp_path / "a" / "adapter_model.safetensors")
+    b = load_file(tmp_path / "b" / "adapter_model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    finetune(base, data, short, tmp_path / "c", init_adapter=tmp_path / "a", seed=1)
+    c = load_file(tmp_path / "c" / "adapter_model.safetensors")
+    assert c.keys() == a.keys() and any(not torch.equal(a[k], c[k]) for k in a)
+
+
+def test_steps_rule():
+    config = FinetuneConfig(epochs=2, min_steps=10, train_batch_size=32)
+    assert config.steps(16) == 10  # 2 epochs of 16 rows is one step: min_steps wins
+    assert config.steps(320) == 20
+    assert FinetuneConfig(epochs=2, min_steps=0, max_steps=5, train_batch_size=32).steps(320) == 5
+
+
+def test_bad_input_is_named(base, tmp_path):
+    with pytest.raises(ValueError, match="empty"):
+        finetune(base, to_dataset([]), FAST, tmp_path / "x")
+    from datasets import Dataset
+
+    with pytest.raises(ValueError, match=r"lacks column\(s\) \['completion'\]"):
+        finetune(base, Dataset.from_dict({"prompt": ["a"]}), FAST, tmp_path / "x")
+    with pytest.raises(FileNotFoundError, match="base model folder not found"):
+        finetune(tmp_path / "nope", to_dataset(example_rows(2)), FAST, tmp_path / "x")
+    with pytest.raises(ValueError, match="lora_r must be > 0"):
+        finetune(base, to_dataset(example_rows(2)), FinetuneConfig(lora_r=0), tmp_path / "x")
+    with pytest.raises(FileNotFoundError, match="adapter to continue from"):
+        finetune(base, to_dataset(example_rows(2)), FAST, tmp_path / "x", init_adapter=tmp_path / "none")
+    assert not (tmp_path / "x").exists()

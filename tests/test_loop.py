@@ -1,0 +1,239 @@
+"""The loop: each stage on a tiny config, a 2-generation run end to end, a killed run resumed, the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from itdeploy_lite.cli import main
+from itdeploy_lite.curate import read_jsonl
+from itdeploy_lite.finetune import FinetuneConfig
+from itdeploy_lite.loop import (
+    RunConfig,
+    fresh_tasks,
+    frontier_allocation,
+    heldout_tasks,
+    parse_sizes,
+    run,
+    uniform_allocation,
+)
+from itdeploy_lite.report import SUMMARY_KEYS, load_metrics, summary
+
+from tiny_model import build_tiny
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: on a shared 2-core machine two threads oversubscribe and run ~8x slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return build_tiny(tmp_path_factory.mktemp("tiny") / "model")
+
+
+def tiny_config(model, out, **overrides) -> RunConfig:
+    """Two generations on a few tasks: a random model solves almost nothing, ``curation=none`` trains anyway."""
+    values = dict(
+        model=str(model), out=str(out), generations=2, tasks_per_generation=4, sizes="4;5", samples_per_task=2,
+        heldout_per_size=1, max_new_tokens=40, curation="none", progress=False, threads=1,
+        finetune=FinetuneConfig(min_steps=2, train_batch_size=8),
+    )
+    values.update(overrides)
+    return RunConfig(**values)
+
+
+def tiny_flags(model, out) -> list[str]:
+    return ["run", "--model", str(model), "--out", str(out), "--generations", "2", "--tasks-per-generation", "4",
+            "--sizes", "4;5", "--samples-per-task", "2", "--heldout-per-size", "1", "--max-new-tokens", "40",
+            "--curation", "none", "--no-progress", "--threads", "1", "--min-steps", "2", "--train-batch-size", "8"]
+
+
+# --- stages ----------------------------------------------------------------------------------------
+def test_sizes_and_allocations():
+    assert parse_sizes("blocksworld", "4; 5") == [{"blocks": 4, "name_pool": 10}, {"blocks": 5, "name_pool": 10}]
+    assert parse_sizes("rovers", "rovers=1,waypoints=4,cameras=1,objectives=1") == [
+        {"rovers": 1, "waypoints": 4, "cameras": 1, "objectives": 1}]
+    assert [s["blocks"] for s in parse_sizes("blocksworld", "")] == [4, 5, 6]  # the train split
+    with pytest.raises(ValueError, match="--sizes entry 'blocks'"):
+        parse_sizes("blocksworld", "blocks")
+    config = RunConfig(sizes="4;5;6;7", tasks_per_generation=10, samples_per_task=8, frontier_samples=16,
+                       frontier_floor=0.1)
+    assert uniform_allocation(config) == {"b4": 3, "b5": 3, "b6": 2, "b7": 2}
+    tasks, samples = frontier_allocation(config, {"b4": 1.0, "b5": 0.5, "b6": 0.0, "b7": 0.0})
+    assert samples == {"b4": 8, "b5": 16, "b6": 16, "b7": 8}  # b5 is on the frontier, b6 the next step
+    assert tasks["b5"] == tasks["b6"] > tasks["b4"] >= tasks["b7"]
+    budget = sum(tasks[s] * samples[s] for s in tasks)
+    assert abs(budget - 80) <= 16
+    assert frontier_allocation(config, {"b4": 1.0, "b5": 1.0, "b6": 1.0, "b7": 1.0})[0] == uniform_allocation(config)
+
+
+def test_heldout_is_fixed_and_deployment_tasks_are_fresh_and_disjoint():
+    config = RunConfig(heldout_per_size=2, sizes="5;6", tasks_per_generation=6)
+    heldout = heldout_tasks(config)
+    assert [t.task_id for t in heldout] == [t.task_id for t in heldout_tasks(RunConfig(heldout_per_size=2, seed=9))]
+    assert max(int(t.size[1:]) for t in heldout) > 4  # larger than anything in pretraining (3-4 blocks)
+    exclude = {t.key for t in heldout}
+    g0 = fresh_tasks(config, 0, uniform_allocation(config), exclude)
+    g1 = fresh_tasks(config, 1, uniform_allocation(config), exclude)
+    assert len(g0) == 6 and {t.size for t in g0} == {"b5", "b6"}
+    assert not {t.key for t in g0} & {t.key for t in g1} and not {t.key for t in g0 + g1} & exclude
+    assert [t.task_id for t in g0] == [t.task_id for t in fresh_tasks(config, 0, uniform_allocation(config), exclude)]
+
+
+def test_config_errors_are_named(tiny, tmp_path):
+    for overrides, message in [
+        ({"curation": "best"}, "--curation 'best'"),
+        ({"curation": "manual"}, "--decisions"),
+        ({"samples_per_task": 0}, "--samples-per-task must be >= 1"),
+        ({"init_from": "scratch"}, "--from must be"),
+        ({"tasks": str(tmp_path / "none")}, "not a folder"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            run(tiny_config(tiny, tmp_path / "r", **overrides))
+    assert not (tmp_path / "r").exists()
+
+
+# --- end to end --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def reference_run(tiny, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "ref"
+    start = time.perf_counter()
+    metrics = run(tiny_config(tiny, out))
+    return out, metrics, time.perf_counter() - start
+
+
+def test_two_generations_end_to_end(reference_run):
+    out, metrics, seconds = reference_run
+    assert [m["generation"] for m in metrics] == [0, 1, 2]
+    for name in ("config.json", "metrics.csv", "solved.png", "plan_lengths.png", "longest_plan.png"):
+        assert (out / name).is_file(), name
+    for g in (0, 1):
+        traces = read_jsonl(out / f"gen_{g:02d}" / "traces.jsonl")
+        assert len(traces) == 4 * 2
+        assert {"generation", "task_id", "sample_id", "prompt", "completion", "n_tokens", "valid", "failed_step",
+                "reason", "plan_length"} <= set(traces[0])
+        assert all(r["generation"] == g for r in traces)
+        assert all((r["reason"] is None) == r["valid"] for r in traces)
+    for g in (1, 2):
+        gen = out / f"gen_{g:02d}"
+        assert (gen / "adapter" / "adapter_config.json").is_file()
+        assert len(read_jsonl(gen / "curated.jsonl")) == 8 * g  # curation "none": every trace so far
+        assert (gen / "curated" / "dataset_info.json").is_file()
+    assert not (out / "gen_02" / "traces.jsonl").exists()  # the last generation is evaluated, not deployed
+    assert metrics[2]["train_pool_size"] == 16 and metrics[0]["train_pool_size"] == 0
+    assert set(metrics[0]["heldout_solved_by_size"]) == {"b5", "b6", "b7", "b8", "b9", "b10"}
+    assert not list(out.rglob("*.tmp"))
+    assert seconds < 150
+
+
+def test_report_command(reference_run, capsys):
+    out, metrics, _ = reference_run
+    assert main(["report", str(out), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert [list(row) for row in printed] == [list(SUMMARY_KEYS)] * 3
+    assert printed == summary(metrics)
+    assert main(["report", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert text.splitlines()[0].split()[:2] == ["gen", "solved"] and len(text.splitlines()) == 5
+    assert main(["report", str(out.parent / "nothing")]) == 2
+
+
+def comparable(metrics: list[dict]) -> list[dict]:
+    """Metrics without wall times (the only thing a resumed run may change)."""
+    out = []
+    for row in metrics:
+        row = json.loads(json.dumps(row))
+        row.pop("seconds"), row.pop("stage_seconds")
+        for part in ("finetune", "deploy"):
+            if row.get(part):
+                row[part].pop("seconds", None)
+        out.append(row)
+    return out
+
+
+def launch(flags: list[str]) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.Popen([sys.executable, "-m", "itdeploy_lite.cli", *flags], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def kill_when(proc: subprocess.Popen, path: Path, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    while not path.exists():
+        assert proc.poll() is None, f"run ended before {path} appeared: {proc.stderr.read().decode()[-2000:]}"
+        assert time.time() < deadline, f"{path} did not appear in {timeout} s"
+        time.sleep(0.05)
+    time.sleep(0.1)  # into the next stage
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_with_nothing_lost_and_same_metrics(tiny, reference_run, tmp_path):
+    out = tmp_path / "killed"
+    flags = tiny_flags(tiny, out)
+    kill_when(launch(flags), out / "gen_00" / "evaluate.done.json")  # killed while sampling gen 0's traces
+    kill_when(launch(flags), out / "gen_01" / "curate.done.json")  # killed while fine-tuning gen 1
+    assert not (out / "gen_02" / "metrics.json").exists()
+    proc = launch(flags)
+    assert proc.wait(timeout=300) == 0, proc.stderr.read().decode()[-2000:]
+
+    ref_out, ref_metrics, _ = reference_run
+    assert comparable(load_metrics(out)) == comparable(ref_metrics)  # same seed, same metrics, resumed or not
+    for g in (0, 1):
+        name = f"gen_{g:02d}/traces.jsonl"
+        traces = read_jsonl(out / name)
+        assert len({(r["task_id"], r["sample_id"]) for r in traces}) == len(traces) == 8  # none lost, none twice
+        assert traces == read_jsonl(ref_out / name)
+    assert read_jsonl(out / "gen_02/curated.jsonl") == read_jsonl(ref_out / "gen_02/curated.jsonl")
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_rerun_of_a_finished_run_does_nothing_and_other_flags_are_refused(tiny, reference_run, capsys):
+    out, metrics, _ = reference_run
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and p.suffix != ".png"}
+    assert comparable(run(tiny_config(tiny, out))) == comparable(metrics)
+    after = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and p.suffix != ".png"}
+    changed = [p.name for p in before if before[p] != after[p]]
+    assert changed == ["config.json"]
+    assert main(tiny_flags(tiny, out) + ["--temperature", "0.9"]) == 2
+    assert "holds a run with another config (temperature: 0.6 -> 0.9)" in capsys.readouterr().err
+
+
+def test_user_tasks_folder(tiny, tmp_path):
+    from itdeploy_lite.planning.generators import generate_problems, write_problems
+
+    write_problems(generate_problems("blocksworld", {"blocks": 4}, 3, seed=5), tmp_path / "tasks")
+    (tmp_path / "tasks" / "notes.txt").write_text("not a problem")
+    metrics = run(tiny_config(tiny, tmp_path / "r", tasks=str(tmp_path / "tasks"), generations=1))
+    assert list(metrics[0]["heldout_solved_by_size"]) == ["4obj"]
+    traces = read_jsonl(tmp_path / "r" / "gen_00" / "traces.jsonl")
+    assert sorted({r["task_id"] for r in traces}) == sorted(p.stem for p in (tmp_path / "tasks").glob("*.pddl"))
+
+
+def test_a_changed_base_model_is_refused(tiny, tmp_path):
+    from itdeploy_lite.loop import prepare_run_dir
+
+    config = tiny_config(tiny, tmp_path / "r")
+    prepare_run_dir(config, tiny)
+    saved = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert saved["base_model"]["path"] == str(tiny) and len(saved["base_model"]["sha256"]) == 64
+    other = build_tiny(tmp_path / "other", seed=1)
+    with pytest.raises(ValueError, match="base_model"):
+        prepare_run_dir(tiny_config(other, tmp_path / "r"), other)
