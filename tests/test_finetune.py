@@ -11,18 +11,10 @@ from itdeploy_lite.finetune import FinetuneConfig, finetune, load_model
 
 from tiny_model import build_tiny, example_rows
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 FAST = FinetuneConfig(min_steps=30, train_batch_size=8, learning_rate=1e-2)
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: on a shared 2-core machine two threads oversubscribe and run ~8x slower."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

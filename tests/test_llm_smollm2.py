@@ -34,16 +34,6 @@ def loaded(folder):
     return load_model("smollm2-135m", device="cpu")
 
 
-@pytest.fixture
-def one_thread():
-    """Generate on one thread: on a busy 2-core machine, two torch threads made this 5-30x slower."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def test_gguf_is_found_without_importing_the_plugin():
     import sys

@@ -21,17 +21,11 @@ from itdeploy_lite.theory.gradients import (
     trainable_parameters,
 )
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 TOL = 1e-6          # the identity, float64
 BROKEN = 1e-3       # a perturbed identity must be off by at least this much
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny tensors: one thread is faster, and much faster on a shared, loaded machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _toy_batch(n=32, seed=1):

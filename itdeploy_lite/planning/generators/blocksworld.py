@@ -15,8 +15,7 @@ from itdeploy_lite.planning.generators.problem import (
     GeneratedProblem,
     action,
     check_keys,
-    natural_key,
-    problem_pddl,
+    make_problem,
     size_int,
 )
 
@@ -120,19 +119,5 @@ def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedPr
     init = state_atoms(init_towers)
     goal = tower_atoms(goal_towers)
     name = name or f"{DOMAIN}-{size_tag(size)}"
-    text = problem_pddl(
-        name,
-        DOMAIN,
-        [(blocks, None)],
-        sorted(init, key=natural_key),
-        sorted(goal, key=natural_key),
-    )
-    return GeneratedProblem(
-        name=name,
-        domain=DOMAIN,
-        size=dict(size),
-        pddl=text,
-        witness_plan=witness_plan(init_towers, goal_towers),
-        init=frozenset(init),
-        goal=frozenset(goal),
-    )
+    objects = [(blocks, None)]
+    return make_problem(name, DOMAIN, size, objects, init, goal, witness_plan(init_towers, goal_towers))

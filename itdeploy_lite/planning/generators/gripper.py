@@ -15,7 +15,7 @@ from itdeploy_lite.planning.generators.problem import (
     action,
     check_keys,
     natural_key,
-    problem_pddl,
+    make_problem,
     size_int,
 )
 
@@ -73,19 +73,5 @@ def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedPr
     init |= {("ball", b) for b in balls} | {("at", b, r) for b, r in at.items()} | {("at-robby", robby)}
     goal = {("at", b, r) for b, r in goal_at.items()}
     name = name or f"{DOMAIN}-{size_tag(size)}"
-    text = problem_pddl(
-        name,
-        DOMAIN,
-        [(list(ROOMS) + balls + list(GRIPPERS), None)],
-        sorted(init, key=natural_key),
-        sorted(goal, key=natural_key),
-    )
-    return GeneratedProblem(
-        name=name,
-        domain=DOMAIN,
-        size=dict(size),
-        pddl=text,
-        witness_plan=witness_plan(robby, at, goal_at),
-        init=frozenset(init),
-        goal=frozenset(goal),
-    )
+    objects = [(list(ROOMS) + balls + list(GRIPPERS), None)]
+    return make_problem(name, DOMAIN, size, objects, init, goal, witness_plan(robby, at, goal_at))

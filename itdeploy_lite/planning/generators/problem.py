@@ -110,6 +110,45 @@ def problem_pddl(
     return "\n".join(lines) + "\n"
 
 
+def make_problem(
+    name: str,
+    domain: str,
+    size: dict,
+    objects: list[tuple[list[str], str | None]],
+    init: set,
+    goal: set,
+    witness_plan,
+    domain_name: str | None = None,
+) -> GeneratedProblem:
+    """Write ``init`` and ``goal`` as a PDDL problem (atoms in natural order) and wrap it with its data.
+
+    Args:
+        name: problem name. domain: the generator's domain key. size: the size parameters used.
+        objects: groups ``(names, type)`` as for :func:`problem_pddl`.
+        init, goal: sets of atoms. witness_plan: a sequence of plan steps, or ``None``.
+        domain_name: the ``(:domain ...)`` name in the file, if it differs from ``domain``.
+
+    Raises:
+        ValueError: a name that is not a PDDL name.
+    """
+    text = problem_pddl(
+        name,
+        domain_name or domain,
+        objects,
+        sorted(init, key=natural_key),
+        sorted(goal, key=natural_key),
+    )
+    return GeneratedProblem(
+        name=name,
+        domain=domain,
+        size=dict(size),
+        pddl=text,
+        witness_plan=None if witness_plan is None else tuple(witness_plan),
+        init=frozenset(init),
+        goal=frozenset(goal),
+    )
+
+
 def size_int(size: dict, key: str, low: int, high: int | None = None) -> int:
     """Read an integer size parameter and check its range.
 

@@ -24,7 +24,7 @@ from itdeploy_lite.planning.generators.problem import (
     action,
     check_keys,
     natural_key,
-    problem_pddl,
+    make_problem,
     size_int,
 )
 
@@ -212,27 +212,13 @@ def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedPr
             plan.append(action("communicate_image_data", rover, LANDER, objective, mode, x, lander_at))
 
     name = name or f"{DOMAIN}-{size_tag(size)}"
-    text = problem_pddl(
-        name,
-        PDDL_DOMAIN_NAME,
-        [
-            ([LANDER], "lander"),
-            (list(MODES), "mode"),
-            (rovers, "rover"),
-            (stores, "store"),
-            (waypoints, "waypoint"),
-            (cameras, "camera"),
-            (objectives, "objective"),
-        ],
-        sorted(init, key=natural_key),
-        sorted(goal, key=natural_key),
-    )
-    return GeneratedProblem(
-        name=name,
-        domain=DOMAIN,
-        size=dict(size),
-        pddl=text,
-        witness_plan=tuple(plan),
-        init=frozenset(init),
-        goal=frozenset(goal),
-    )
+    objects = [
+        ([LANDER], "lander"),
+        (list(MODES), "mode"),
+        (rovers, "rover"),
+        (stores, "store"),
+        (waypoints, "waypoint"),
+        (cameras, "camera"),
+        (objectives, "objective"),
+    ]
+    return make_problem(name, DOMAIN, size, objects, init, goal, plan, domain_name=PDDL_DOMAIN_NAME)

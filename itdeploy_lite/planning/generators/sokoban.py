@@ -22,8 +22,7 @@ from itdeploy_lite.planning.generators.problem import (
     GeneratedProblem,
     action,
     check_keys,
-    natural_key,
-    problem_pddl,
+    make_problem,
     size_int,
 )
 
@@ -178,19 +177,5 @@ def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedPr
     }
     goal = {("at", b, loc(c)) for b, c in zip(box_names, goal_cells)}
     name = name or f"{DOMAIN}-{size_tag(size)}"
-    text = problem_pddl(
-        name,
-        DOMAIN,
-        [([loc(c) for c in cells], "location"), (box_names, "box")],
-        sorted(init, key=natural_key),
-        sorted(goal, key=natural_key),
-    )
-    return GeneratedProblem(
-        name=name,
-        domain=DOMAIN,
-        size=dict(size),
-        pddl=text,
-        witness_plan=tuple(plan),
-        init=frozenset(init),
-        goal=frozenset(goal),
-    )
+    objects = [([loc(c) for c in cells], "location"), (box_names, "box")]
+    return make_problem(name, DOMAIN, size, objects, init, goal, plan)
