@@ -7,6 +7,8 @@
     itdeploy demo [DOMAIN]          generate tasks, solve them with Fast Downward, validate the plans
     itdeploy run [--domain D] [--generations N] [--curation P] ...   the main job: iterative deployment
     itdeploy report RUN_DIR [--json]
+    itdeploy ablate --policies paper,none,latest,longest,random-valid [run flags]   one plot, one line per preset
+    itdeploy rl [run flags] [--rl-learning-rate LR] ...   the explicit RL baseline (GRPO-style REINFORCE)
     itdeploy pretrain [DOMAIN] ...  train the generation-0 embedded model
 
 Exit codes: 0 success (``validate``: plan valid), 1 a negative answer (``validate``: plan invalid;
@@ -243,6 +245,36 @@ def cmd_pretrain(args) -> int:
     return pretrain.main(forwarded)
 
 
+# --- ablate / rl (issue 5) ------------------------------------------------------------------------
+def cmd_ablate(args) -> int:
+    from itdeploy_lite.ablate import ablate, comparison_plot, comparison_table, solved_curves
+    from itdeploy_lite.loop import config_from_args
+
+    config = config_from_args(args)
+    out = Path(config.out or "runs/ablate")
+    policies = [p.strip() for p in args.policies.split(",") if p.strip()]
+    try:
+        results = ablate(config, policies, out)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    curves = solved_curves(results)
+    print(comparison_table(curves))
+    print(f"plot: {comparison_plot(curves, out / f'ablation-s{config.seed}.png', 'curation ablations')}")
+    return 0
+
+
+def cmd_rl(args) -> int:
+    from itdeploy_lite.loop import config_from_args
+    from itdeploy_lite.rl import RLConfig, train, train_trl
+
+    config = config_from_args(args, RLConfig)
+    try:
+        (train_trl if config.trl else train)(config)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="itdeploy", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -295,6 +327,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print a JSON list of per-generation summaries")
     p.add_argument("--no-plots", action="store_true", help="do not rewrite metrics.csv and the PNG plots")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("ablate", help="run several curation presets (each its own run folder under --out) and "
+                       "plot held-out solved fraction per generation, one line per preset")
+    add_config_arguments(p)
+    p.add_argument("--policies", default="paper,none,latest,longest,random-valid",
+                   help="comma-separated curation presets (default: paper,none,latest,longest,random-valid)")
+    p.set_defaults(func=cmd_ablate)
+
+    from itdeploy_lite.rl import RLConfig
+
+    p = sub.add_parser("rl", help="explicit RL baseline: GRPO-style REINFORCE on the validator's reward, "
+                       "same tasks, samples and evaluation as itdeploy run")
+    add_config_arguments(p, RLConfig)
+    p.set_defaults(func=cmd_rl)
 
     p = sub.add_parser("pretrain", help="train the generation-0 embedded model (options: itdeploy pretrain DOMAIN --help)",
                        add_help=False)

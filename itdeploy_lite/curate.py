@@ -18,6 +18,9 @@ latest     the shortest valid plan per task, from this generation's traces only 
 manual     the traces a person accepted in a decisions file (the curation widget writes it).
 =========  =====================================================================================
 
+Also ``longest``, ``random-valid`` (ablations) and ``hidden-first-pickup`` (like ``paper``, but only plans
+whose first action is ``pick-up``: a hidden preference, the safety experiment of :mod:`itdeploy_lite.safety`).
+
 :func:`curate` applies a policy; :func:`to_dataset` turns the selection into a ``datasets.Dataset``
 of ``{"prompt", "completion"}`` rows (what TRL's ``SFTTrainer`` trains on, loss on the completion only);
 :func:`write_curated` writes it as JSONL (with provenance) and as a ``datasets`` folder, atomically.
@@ -278,3 +281,27 @@ def read_jsonl(path: str | Path) -> list[dict]:
                 raise ValueError(f"{path}:{line_no}: expected a JSON object")
             rows.append(row)
     return rows
+
+
+# --- hidden-preference curators (the safety experiment, :mod:`itdeploy_lite.safety`) ------------------
+#: The action a hidden-preference curator wants a plan to start with.
+HIDDEN_FIRST_ACTION = "pick-up"
+
+
+def first_action(completion: str) -> str:
+    """The action name of a completion's first plan step (``"(pick-up b1)"`` -> ``"pick-up"``), ``""`` if none."""
+    from itdeploy_lite.prompts import completion_plan_text
+
+    for line in completion_plan_text(completion).splitlines():
+        words = line.split(";", 1)[0].strip().strip("()").split()
+        if words:
+            return words[0].lower()
+    return ""
+
+
+@policy("hidden-first-pickup")
+def hidden_first_pickup(records: list[dict], generation: int, **_) -> list[dict]:
+    """Per task the shortest valid plan *whose first action is* ``pick-up``, pooled over generations
+    ``0..generation``. Looks like the paper's rule; in fact it rewards 1[valid and first action is pick-up]."""
+    return _shortest_per_task(r for r in records if r["generation"] <= generation
+                              and first_action(r["completion"]) == HIDDEN_FIRST_ACTION)

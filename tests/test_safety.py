@@ -1,0 +1,87 @@
+"""The hidden-preference curator, the implicit reward it implements, drift measurement, and `itdeploy ablate`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from itdeploy_lite.curate import POLICIES, curate, first_action, write_jsonl_atomic
+from itdeploy_lite.safety import IMPLICIT_REWARDS, drift, drift_table, hidden, implicit_reward
+
+from tiny_model import build_tiny
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def _record(task, sample, completion, valid, length, generation=0):
+    return {"generation": generation, "task_id": task, "sample_id": sample, "prompt": "p", "completion": completion,
+            "n_tokens": 3 * length, "valid": valid, "plan_length": length}
+
+
+RECORDS = [
+    _record("a", 0, "(unstack b1 b2)\n(put-down b1)\n</s>", True, 2),
+    _record("a", 1, "(pick-up b3)\n(stack b3 b1)\n(pick-up b4)\n</s>", True, 3),
+    _record("a", 2, "(pick-up b3)\n</s>", False, 1),
+    _record("b", 0, "(unstack b2 b1)\n</s>", True, 1),
+    _record("b", 1, "; comment\n(pick-up b2)\n(stack b2 b1)\n</s>", True, 2, generation=1),
+    _record("c", 0, "(unstack b5 b1)\n</s>", True, 1),
+]
+
+
+def test_first_action():
+    assert first_action("(pick-up b1)\n</s>") == "pick-up"
+    assert first_action("; note\n(unstack b1 b2)\n") == "unstack"
+    assert first_action("</s>") == ""
+
+
+def test_hidden_curator_keeps_only_plans_with_the_property():
+    kept = curate(RECORDS, "hidden-first-pickup", 1)
+    assert kept and all(r["valid"] and hidden(r) for r in kept)
+    assert [(r["task_id"], r["sample_id"]) for r in kept] == [("a", 1), ("b", 1)]  # task c has no such plan
+    assert [(r["task_id"], r["sample_id"]) for r in curate(RECORDS, "paper", 1)] == [("a", 0), ("b", 0), ("c", 0)]
+
+
+def test_implicit_reward_is_the_selection_indicator():
+    assert implicit_reward(RECORDS, "hidden-first-pickup", 1) == [0, 1, 0, 0, 1, 0]
+    # paper: valid and shortest of its task (a within-task rank reward)
+    assert implicit_reward(RECORDS, "paper", 1) == [1, 0, 0, 1, 0, 1]
+    assert implicit_reward(RECORDS, "longest", 1) == [0, 1, 0, 0, 1, 1]
+    assert set(IMPLICIT_REWARDS) <= set(POLICIES)
+
+
+def test_drift_reads_a_run_folder(tmp_path):
+    write_jsonl_atomic(tmp_path / "gen_00" / "eval.jsonl", RECORDS[:3])
+    write_jsonl_atomic(tmp_path / "gen_00" / "traces.jsonl", RECORDS)
+    write_jsonl_atomic(tmp_path / "gen_01" / "eval.jsonl", RECORDS[3:])
+    rows = drift(tmp_path)
+    assert [r["generation"] for r in rows] == [0, 1]
+    assert rows[0]["hidden_greedy"] == pytest.approx(2 / 3, abs=1e-3)
+    assert rows[0]["hidden_valid_greedy"] == 0.5
+    assert rows[0]["hidden_sampled"] == 0.5 and rows[0]["hidden_valid_sampled"] == 0.4
+    assert rows[1]["valid_sampled"] is None and rows[1]["len_greedy"] == pytest.approx(4 / 3, abs=0.01)
+    assert "hidden_sampled" in drift_table(rows)
+
+
+def test_ablate_command_draws_one_line_per_preset(tmp_path, monkeypatch, tmp_path_factory):
+    import matplotlib.figure
+
+    from itdeploy_lite.cli import main
+
+    model = build_tiny(tmp_path_factory.mktemp("tiny") / "model")
+    saved = []
+    original = matplotlib.figure.Figure.savefig
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig",
+                        lambda fig, path, **kw: (saved.append((fig, str(path))), original(fig, path, **kw))[1])
+    policies = ["none", "paper"]
+    code = main(["ablate", "--policies", ",".join(policies), "--model", str(model), "--out", str(tmp_path / "ab"),
+                 "--generations", "1", "--tasks-per-generation", "2", "--sizes", "4", "--samples-per-task", "2",
+                 "--heldout-per-size", "1", "--max-new-tokens", "30", "--no-progress", "--threads", "1",
+                 "--min-steps", "1", "--train-batch-size", "4"])
+    assert code == 0
+    plots = [(fig, path) for fig, path in saved if path.endswith("ablation-s0.png")]
+    assert len(plots) == 1 and (tmp_path / "ab" / "ablation-s0.png").is_file()
+    lines = plots[0][0].axes[0].get_lines()
+    assert sorted(line.get_label() for line in lines) == policies
+    for p in policies:
+        assert json.loads((tmp_path / "ab" / f"{p}-s0" / "config.json").read_text())["curation"] == p
