@@ -33,7 +33,7 @@ import os
 import random
 import shutil
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 #: Keys a record must have for any policy. Validation adds ``valid`` and ``plan_length``.
 RECORD_KEYS = ("generation", "task_id", "sample_id", "prompt", "completion", "n_tokens", "valid", "plan_length")
@@ -138,21 +138,14 @@ def _trace_key(record: dict) -> tuple[int, str, int]:
     return (record["generation"], record["task_id"], record["sample_id"])
 
 
-def read_decisions(path: str | Path | None, records: list[dict], generation: int) -> set[tuple[int, str, int]]:
-    """Read a decisions file (see :func:`manual`) and return the accepted ``(generation, task_id, sample_id)`` keys.
-
-    Decisions about generations later than ``generation`` are ignored (not deployed yet).
+def decision_lines(path: str | Path) -> Iterator[tuple[str, dict]]:
+    """Yield ``("FILE:LINE", decision)`` for each non-blank line of a decisions file (see :func:`manual`).
 
     Raises:
-        ValueError, FileNotFoundError: as :func:`manual`.
+        ValueError: a line that is not a JSON object, lacks ``task_id``/``sample_id``/``decision``, or has
+            a decision other than accept/reject; the message names the file and line.
     """
-    if not path:
-        raise ValueError("curation policy 'manual' needs a decisions file (--decisions FILE.jsonl)")
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"decisions file not found: {path}")
-    known = {_trace_key(r) for r in records if r["generation"] <= generation}
-    verdicts: dict[tuple[int, str, int], bool] = {}
     for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
@@ -168,6 +161,25 @@ def read_decisions(path: str | Path | None, records: list[dict], generation: int
             raise ValueError(f"{where}: missing key(s) {missing}")
         if item["decision"] not in ("accept", "reject"):
             raise ValueError(f"{where}: decision must be 'accept' or 'reject', got {item['decision']!r}")
+        yield where, item
+
+
+def read_decisions(path: str | Path | None, records: list[dict], generation: int) -> set[tuple[int, str, int]]:
+    """Read a decisions file (see :func:`manual`) and return the accepted ``(generation, task_id, sample_id)`` keys.
+
+    Decisions about generations later than ``generation`` are ignored (not deployed yet).
+
+    Raises:
+        ValueError, FileNotFoundError: as :func:`manual`.
+    """
+    if not path:
+        raise ValueError("curation policy 'manual' needs a decisions file (--decisions FILE.jsonl)")
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"decisions file not found: {path}")
+    known = {_trace_key(r) for r in records if r["generation"] <= generation}
+    verdicts: dict[tuple[int, str, int], bool] = {}
+    for where, item in decision_lines(path):
         gen = item.get("generation")
         if gen is not None and gen > generation:
             continue

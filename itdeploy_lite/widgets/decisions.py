@@ -15,6 +15,8 @@ import json
 import os
 from pathlib import Path
 
+from itdeploy_lite.curate import decision_lines
+
 DECISIONS = ("accept", "reject")
 
 #: A trace's identity: ``(generation, task_id, sample_id)``, as :mod:`itdeploy_lite.curate` keys traces.
@@ -86,21 +88,7 @@ def latest_decisions(path: str | Path, records: list[dict] | None = None) -> dic
         for record in records:
             known.setdefault((record["task_id"], record["sample_id"]), []).append(trace_key(record))
     latest: dict[Key, str] = {}
-    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{line_no}"
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{where}: not JSON ({err.msg})") from None
-        if not isinstance(item, dict):
-            raise ValueError(f"{where}: expected a JSON object, got {type(item).__name__}")
-        missing = [k for k in ("task_id", "sample_id", "decision") if k not in item]
-        if missing:
-            raise ValueError(f"{where}: missing key(s) {missing}")
-        if item["decision"] not in DECISIONS:
-            raise ValueError(f"{where}: decision must be 'accept' or 'reject', got {item['decision']!r}")
+    for _, item in decision_lines(path):
         gen = item.get("generation")
         if known is None:
             keys = [(gen, item["task_id"], item["sample_id"])]
