@@ -169,6 +169,51 @@ def deploy_summary(tasks: list, traces: list[dict]) -> dict:
             "longest_valid_plan": max(lengths, default=0)}
 
 
+def _start(config: RLConfig, method: str):
+    """Shared set-up of both trainers: check the config, set threads, write ``config.json``, build the LoRA
+    policy on the embedded base and the loop's fixed held-out tasks.
+
+    Returns:
+        ``(run_config, run_dir, model, tokenizer, heldout_tasks, heldout_keys, heldout_sizes)``.
+    """
+    import torch
+
+    from itdeploy_lite.loop import _quiet, _seed, _write_json_atomic, heldout_tasks
+    from itdeploy_lite.models.embedded import embedded_dir
+
+    rc = config.run
+    rc.check()
+    _quiet()
+    if rc.threads:
+        torch.set_num_threads(rc.threads)
+    out = config.run_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    _write_json_atomic(out / "config.json", {**asdict(config), "method": method})
+    model, tokenizer = lora_policy(embedded_dir(rc.model or rc.domain), rc.finetune, _seed(rc.seed, "rl-lora"))
+    heldout = heldout_tasks(rc)
+    return rc, out, model, tokenizer, heldout, {t.key for t in heldout}, list(dict.fromkeys(t.size for t in heldout))
+
+
+def _evaluate(model, tokenizer, heldout, rc, g: int, gen_dir: Path, last_update: dict | None):
+    """Greedy held-out evaluation exactly as the loop does it; writes ``eval.jsonl``.
+
+    Returns:
+        ``(evaluated records, seconds)`` where ``seconds`` has ``evaluate`` and, after an update, ``finetune``.
+    """
+    from itdeploy_lite.curate import write_jsonl_atomic
+    from itdeploy_lite.loop import _seed, sample
+
+    gen_dir.mkdir(exist_ok=True)
+    model.eval()
+    t0 = time.perf_counter()
+    evaluated = sample(model, tokenizer, heldout, 1, rc, g, seed=_seed(rc.seed, g, "eval"), temperature=0.0)
+    write_jsonl_atomic(gen_dir / "eval.jsonl", evaluated)
+    seconds = {"evaluate": round(time.perf_counter() - t0, 2)}
+    if last_update is not None:
+        seconds["finetune"] = last_update["seconds"]
+    return evaluated, seconds
+
+
 def train(config: RLConfig) -> list[dict]:
     """Run the RL baseline for ``config.run.generations`` updates; see the module docstring.
 
@@ -179,36 +224,16 @@ def train(config: RLConfig) -> list[dict]:
     import torch
 
     from itdeploy_lite.curate import write_jsonl_atomic
-    from itdeploy_lite.loop import (_quiet, _seed, _write_json_atomic, fresh_tasks,
-                                    generation_metrics, heldout_tasks, sample, uniform_allocation)
-    from itdeploy_lite.models.embedded import embedded_dir
+    from itdeploy_lite.loop import _seed, _write_json_atomic, fresh_tasks, generation_metrics, sample, uniform_allocation
     from itdeploy_lite.report import table
     from itdeploy_lite.theory import trainable_parameters
 
-    rc = config.run
-    rc.check()
-    _quiet()
-    if rc.threads:
-        torch.set_num_threads(rc.threads)
-    out = config.run_dir()
-    out.mkdir(parents=True, exist_ok=True)
-    _write_json_atomic(out / "config.json", {**asdict(config), "method": "rl-grpo"})
-    model, tokenizer = lora_policy(embedded_dir(rc.model or rc.domain), rc.finetune, _seed(rc.seed, "rl-lora"))
+    rc, out, model, tokenizer, heldout, exclude, sizes = _start(config, "rl-grpo")
     optimizer = torch.optim.AdamW(trainable_parameters(model), lr=config.rl_learning_rate, weight_decay=0.0)
-    heldout = heldout_tasks(rc)
-    exclude = {t.key for t in heldout}
-    sizes = list(dict.fromkeys(t.size for t in heldout))
     metrics, last_update = [], None
     for g in range(rc.generations + 1):
         gen_dir = out / f"gen_{g:02d}"
-        gen_dir.mkdir(exist_ok=True)
-        model.eval()
-        t0 = time.perf_counter()
-        evaluated = sample(model, tokenizer, heldout, 1, rc, g, seed=_seed(rc.seed, g, "eval"), temperature=0.0)
-        write_jsonl_atomic(gen_dir / "eval.jsonl", evaluated)
-        seconds = {"evaluate": round(time.perf_counter() - t0, 2)}
-        if last_update is not None:
-            seconds["finetune"] = last_update["seconds"]
+        evaluated, seconds = _evaluate(model, tokenizer, heldout, rc, g, gen_dir, last_update)
         deployed = None
         if g < rc.generations:
             t0 = time.perf_counter()
@@ -243,44 +268,22 @@ def train_trl(config: RLConfig) -> list[dict]:
     """
     import math
 
-    import torch
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
-    from itdeploy_lite.curate import write_jsonl_atomic
     from itdeploy_lite.deploy import token_budget
-    from itdeploy_lite.loop import (_quiet, _seed, _write_json_atomic, fresh_tasks, generation_metrics,
-                                    heldout_tasks, sample, uniform_allocation)
-    from itdeploy_lite.models.embedded import embedded_dir
+    from itdeploy_lite.loop import _seed, _write_json_atomic, fresh_tasks, generation_metrics, uniform_allocation
     from itdeploy_lite.planning import validate
     from itdeploy_lite.prompts import completion_plan_text, task_prompt
     from itdeploy_lite.report import table
 
-    rc = config.run
-    rc.check()
-    _quiet()
-    if rc.threads:
-        torch.set_num_threads(rc.threads)
-    out = config.run_dir()
-    out.mkdir(parents=True, exist_ok=True)
-    _write_json_atomic(out / "config.json", {**asdict(config), "method": "rl-trl-grpo"})
-    model, tokenizer = lora_policy(embedded_dir(rc.model or rc.domain), rc.finetune, _seed(rc.seed, "rl-lora"))
-    heldout = heldout_tasks(rc)
-    exclude = {t.key for t in heldout}
-    sizes = list(dict.fromkeys(t.size for t in heldout))
+    rc, out, model, tokenizer, heldout, exclude, sizes = _start(config, "rl-trl-grpo")
     k = rc.samples_per_task
     batch = k * max(1, config.rl_minibatch // k)
     metrics, last_update = [], None
     for g in range(rc.generations + 1):
         gen_dir = out / f"gen_{g:02d}"
-        gen_dir.mkdir(exist_ok=True)
-        model.eval()
-        t0 = time.perf_counter()
-        evaluated = sample(model, tokenizer, heldout, 1, rc, g, seed=_seed(rc.seed, g, "eval"), temperature=0.0)
-        write_jsonl_atomic(gen_dir / "eval.jsonl", evaluated)
-        seconds = {"evaluate": round(time.perf_counter() - t0, 2)}
-        if last_update is not None:
-            seconds["finetune"] = last_update["seconds"]
+        evaluated, seconds = _evaluate(model, tokenizer, heldout, rc, g, gen_dir, last_update)
         row = generation_metrics(g, evaluated, sizes, last_update["rows"] if last_update else 0, last_update,
                                  None, seconds)  # deployment stats: finetune["mean_reward"] of the previous generation
         _write_json_atomic(gen_dir / "metrics.json", row)
