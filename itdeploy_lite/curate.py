@@ -145,17 +145,7 @@ def decision_lines(path: str | Path) -> Iterator[tuple[str, dict]]:
         ValueError: a line that is not a JSON object, lacks ``task_id``/``sample_id``/``decision``, or has
             a decision other than accept/reject; the message names the file and line.
     """
-    path = Path(path)
-    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{line_no}"
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{where}: not JSON ({err.msg})") from None
-        if not isinstance(item, dict):
-            raise ValueError(f"{where}: expected a JSON object, got {type(item).__name__}")
+    for where, item in jsonl_objects(path):
         missing = [k for k in ("task_id", "sample_id", "decision") if k not in item]
         if missing:
             raise ValueError(f"{where}: missing key(s) {missing}")
@@ -281,18 +271,28 @@ def read_jsonl(path: str | Path) -> list[dict]:
         FileNotFoundError: no such file.
         ValueError: a line that is not a JSON object (the message names file and line).
     """
+    return [row for _, row in jsonl_objects(path)]
+
+
+def jsonl_objects(path: str | Path) -> Iterator[tuple[str, dict]]:
+    """Yield ``("FILE:LINE", object)`` for each non-blank line of a JSONL file.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: a line that is not JSON or not a JSON object; the message names file and line.
+    """
     path = Path(path)
-    rows = []
     for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{line_no}: not JSON ({err.msg})") from None
-            if not isinstance(row, dict):
-                raise ValueError(f"{path}:{line_no}: expected a JSON object")
-            rows.append(row)
-    return rows
+        if not line.strip():
+            continue
+        where = f"{path}:{line_no}"
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{where}: not JSON ({err.msg})") from None
+        if not isinstance(item, dict):
+            raise ValueError(f"{where}: expected a JSON object, got {type(item).__name__}")
+        yield where, item
 
 
 # --- hidden-preference curators (the safety experiment, :mod:`itdeploy_lite.safety`) ------------------
