@@ -354,7 +354,15 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``itdeploy`` console script. Returns the exit code."""
     from itdeploy_lite.planning import PDDLError
 
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["pretrain"]:
+        # Everything after `pretrain` belongs to itdeploy_lite.pretrain's own parser (argparse's
+        # REMAINDER cannot forward options that come first, e.g. `itdeploy pretrain --domain rovers`).
+        args = argparse.Namespace(command="pretrain", func=cmd_pretrain, domain=None, rest=argv[1:])
+        if args.rest and not args.rest[0].startswith("-"):
+            args.domain, args.rest = args.rest[0], args.rest[1:]
+    else:
+        args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except (UsageError, FileNotFoundError, PDDLError) as err:

@@ -36,8 +36,10 @@ from itdeploy_lite.prompts import plan_completion, task_prompt
 #: Default generation-0 task sizes per domain (the ``pretrain`` split's sizes) and evaluation sizes.
 DEFAULT_SIZES: dict[str, list[dict]] = {
     "blocksworld": [{"blocks": 3, "name_pool": 10}, {"blocks": 4, "name_pool": 10}],
-    "rovers": [{"rovers": 1, "waypoints": 3, "cameras": 1, "objectives": 1},
-               {"rovers": 1, "waypoints": 4, "cameras": 1, "objectives": 1}],
+    # Names drawn from the held-out split's pools (waypoint0..7, rover0..1, camera0..1, objective0..2), so
+    # every name of the larger held-out tasks gets trained.
+    "rovers": [{"rovers": 1, "waypoints": 3, "cameras": 1, "objectives": 1, "name_pool": 8},
+               {"rovers": 1, "waypoints": 4, "cameras": 1, "objectives": 1, "name_pool": 8}],
     # 1-box tasks on 5x5 to 7x7 boards: every location name of the held-out boards gets trained
     # (object names are fixed by position); the held-out split's 2-3 boxes stay out of reach.
     "sokoban": [{"grid": 5, "boxes": 1, "walls": 3}, {"grid": 6, "boxes": 1, "walls": 4},
@@ -50,6 +52,8 @@ DEFAULT_SIZES: dict[str, list[dict]] = {
 #: .10/.10/.03 to .63/.17/.23; experiments/gen0_levers.md).
 DEFAULT_TAILS: dict[str, tuple[list[dict], float]] = {
     "blocksworld": ([{"blocks": 5, "name_pool": 10}], 0.1),
+    "rovers": ([{"rovers": 1, "waypoints": 5, "cameras": 1, "objectives": 2, "name_pool": 8}], 0.1),
+    "sokoban": ([{"grid": 5, "boxes": 2, "walls": 3}], 0.1),
 }
 
 

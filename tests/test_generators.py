@@ -262,3 +262,15 @@ def test_fast_downward_solves_the_largest_heldout_tasks_quickly(domain):
     result = solve(domain, problem.pddl, timeout=30)
     assert result.status == "solved", result.reason
     assert result.seconds < 10
+
+
+def test_rovers_name_pool_draws_names_from_the_heldout_pools():
+    size = {"rovers": 1, "waypoints": 3, "cameras": 1, "objectives": 1, "name_pool": 8}
+    problems = generate_problems("rovers", size, 60, seed=3)
+    names = {o for p in problems for at in p.init for o in at[1:]}
+    waypoints = {n for n in names if n.startswith("waypoint")}
+    assert waypoints == {f"waypoint{i}" for i in range(8)}  # every pooled name occurs, none beyond
+    assert {n for n in names if n.startswith("rover") and not n.endswith("store")} == {"rover0", "rover1"}
+    assert {n for n in names if n.startswith("objective")} == {"objective0", "objective1", "objective2"}
+    for p in problems:  # parses, and the witness plan is still valid with drawn names
+        check_problem(p)

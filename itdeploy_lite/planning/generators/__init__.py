@@ -7,7 +7,7 @@ domain          size parameters                             solvable because
 ==============  ==========================================  =====================================
 blocksworld     ``blocks`` (opt. ``name_pool``)             any two arrangements are connected
 rovers          ``rovers waypoints cameras objectives``     connected maps, goals only on data
-                                                            that can be gathered
+                (opt. ``name_pool``)                        that can be gathered
 sokoban         ``grid boxes walls``                        built by reverse play from the goal
 gripper         ``balls``                                   balls can always be carried
 ==============  ==========================================  =====================================

@@ -30,7 +30,10 @@ from itdeploy_lite.planning.generators.problem import (
 
 DOMAIN = "rovers"
 PDDL_DOMAIN_NAME = "rover"
-SIZE_KEYS = ("rovers", "waypoints", "cameras", "objectives")
+SIZE_KEYS = ("rovers", "waypoints", "cameras", "objectives", "name_pool")
+#: With ``name_pool`` set, rover, camera and objective names are drawn from at least this many
+#: indices (the largest held-out size: 2 rovers, 2 cameras, 3 objectives), waypoints from ``name_pool``.
+NAME_POOLS = {"rovers": 2, "cameras": 2, "objectives": 3}
 MODES = ("colour", "high_res", "low_res")
 LANDER = "general"
 MAX_OBJECTS = 200
@@ -40,7 +43,8 @@ Graph = dict[str, list[str]]  # waypoint -> sorted neighbours
 
 def size_tag(size: dict) -> str:
     """A short name part: ``{"rovers": 1, "waypoints": 4, "cameras": 1, "objectives": 2}`` -> ``"r1w4c1o2"``."""
-    return "r{rovers}w{waypoints}c{cameras}o{objectives}".format(**size)
+    tag = "r{rovers}w{waypoints}c{cameras}o{objectives}".format(**size)
+    return tag + (f"p{size['name_pool']}" if size.get("name_pool") else "")
 
 
 def _edge_key(edge: frozenset) -> list:
@@ -101,6 +105,10 @@ def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedPr
         waypoints (int, 2..200): number of waypoints.
         cameras (int, 1..200): number of cameras.
         objectives (int, 1..200): number of objectives (image subjects and calibration targets).
+        name_pool (int, optional, >= waypoints): draw the waypoint names at random from ``waypoint0 ..
+            waypoint<name_pool - 1>`` and the rover, camera and objective names from pools of
+            :data:`NAME_POOLS` indices, instead of numbering them from 0. Names are fixed by index, so
+            without a pool a model trained on small tasks never sees ``waypoint7`` or ``rover1``.
 
     Returns:
         A :class:`GeneratedProblem` whose goal has 1 to ``objectives + 2`` ``communicated_*`` atoms
@@ -115,11 +123,17 @@ def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedPr
     n_cameras = size_int(size, "cameras", 1, MAX_OBJECTS)
     n_objectives = size_int(size, "objectives", 1, MAX_OBJECTS)
 
-    rovers = [f"rover{i}" for i in range(n_rovers)]
+    counts = {"rovers": n_rovers, "waypoints": n_waypoints, "cameras": n_cameras, "objectives": n_objectives}
+    if size.get("name_pool") is not None:
+        pools = {**NAME_POOLS, "waypoints": size_int(size, "name_pool", n_waypoints, MAX_OBJECTS)}
+        index = {kind: sorted(rng.sample(range(max(n, pools[kind])), n)) for kind, n in counts.items()}
+    else:
+        index = {kind: list(range(n)) for kind, n in counts.items()}
+    rovers = [f"rover{i}" for i in index["rovers"]]
     stores = [f"{r}store" for r in rovers]
-    waypoints = [f"waypoint{i}" for i in range(n_waypoints)]
-    cameras = [f"camera{i}" for i in range(n_cameras)]
-    objectives = [f"objective{i}" for i in range(n_objectives)]
+    waypoints = [f"waypoint{i}" for i in index["waypoints"]]
+    cameras = [f"camera{i}" for i in index["cameras"]]
+    objectives = [f"objective{i}" for i in index["objectives"]]
     init: set[tuple[str, ...]] = set()
 
     # Map: visibility = random spanning tree + extra edges; each rover traverses a spanning sub-graph.
