@@ -347,11 +347,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("domain", nargs="?", help="blocksworld, rovers or sokoban")
     p.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to itdeploy_lite.pretrain")
     p.set_defaults(func=cmd_pretrain)
+
+    # --- itdeploy grade (labs, issue 6): one CSV of per-test scores for a folder of student notebooks ---
+    def cmd_grade(args) -> int:
+        from itdeploy_lite.labs.grade import grade_folder
+
+        scores = grade_folder(args.submissions, args.out, tests_dir=args.tests, timeout=args.timeout)
+        print(f"graded {len({(s.student, s.lab) for s in scores})} notebooks of {len({s.student for s in scores})} "
+              f"students: {sum(s.passed for s in scores)}/{len(scores)} tests passed; scores in {args.out}")
+        return 0
+
+    p = sub.add_parser("grade", help="grade a folder of student lab notebooks (SUBMISSIONS/STUDENT/NN_slug.ipynb) "
+                       "with tests/grading; write one CSV of per-test scores (see labs/INSTRUCTORS.md)")
+    p.add_argument("submissions", help="folder of student notebooks: STUDENT/NN_slug.ipynb or STUDENT-NN_slug.ipynb")
+    p.add_argument("--out", default="scores.csv", help="the CSV to write (default scores.csv)")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds allowed per test (default 60)")
+    p.add_argument("--tests", default=None, help="folder of the grading tests (default: tests/grading of this checkout)")
+    p.set_defaults(func=cmd_grade)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``itdeploy`` console script. Returns the exit code."""
+    from itdeploy_lite.llm.errors import LLMSetupError
     from itdeploy_lite.planning import PDDLError
 
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -365,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (UsageError, FileNotFoundError, PDDLError) as err:
+    except (UsageError, FileNotFoundError, PDDLError, LLMSetupError) as err:
         print(f"itdeploy {args.command}: error: {err}", file=sys.stderr)
         return BAD_INPUT
     except BrokenPipeError:  # e.g. `itdeploy solve ... | head -3`: the reader left, not an error

@@ -83,85 +83,129 @@ class _RowBudget(StoppingCriteria):
 
 
 @torch.no_grad()
-def deploy(model, tokenizer, tasks: Sequence[tuple[str, object]], config: DeployConfig = DeployConfig(),
-           generation: int = 0) -> list[dict]:
-    """Sample ``config.samples_per_task`` completions for every task.
+def sample_completions(model, tokenizer, prompts: Sequence[str], budgets: Sequence[int], k: int = 1,
+                       temperature: float = 0.8, top_p: float = 1.0, batch_size: int = 128, seed: int = 0,
+                       progress: bool = True, desc: str = "sample") -> list[list[dict]]:
+    """Sample ``k`` completions per prompt with batched ``model.generate`` (KV cache, left padding).
+
+    Any causal LM works: the embedded planner, a transformers or PEFT model, an Unsloth model after
+    ``FastLanguageModel.for_inference``. Rows of similar prompt length share a batch; each row stops at
+    the tokenizer's end token or after its own budget.
 
     Args:
-        model: a causal LM (``LlamaForCausalLM``, optionally with a PEFT adapter); put in eval mode here.
+        model: a causal LM; put in eval mode here.
+        tokenizer: its tokenizer (padding side forced to left for the call, then restored; needs a pad token).
+        prompts: prompt strings (already rendered, e.g. with a chat template; no special tokens are added).
+        budgets: completion-token budget per prompt (tokens).
+        k: samples per prompt (>= 1).
+        temperature: 0 for greedy decoding.
+        top_p: nucleus threshold (1.0 = off).
+        batch_size: sequences per ``generate`` call (>= 1).
+        seed: the same seed, model and prompts give the same completions.
+        progress: show a tqdm bar labelled ``desc``.
+
+    Returns:
+        ``out[i][j]`` = ``{"completion": str, "n_tokens": int, "ended": bool}`` for prompt ``i``, sample
+        ``j``: the decoded text up to and including the end token if written (special tokens kept, no
+        padding); ``n_tokens`` counts its tokens; ``ended`` says whether the end token was written.
+
+    Raises:
+        ValueError: ``k < 1``, ``batch_size < 1``, or ``budgets`` not one per prompt.
+    """
+    if k < 1 or batch_size < 1:
+        raise ValueError("samples per task (k) and batch_size must be >= 1")
+    if len(budgets) != len(prompts):
+        raise ValueError(f"{len(budgets)} budgets for {len(prompts)} prompts")
+    model.eval()
+    side = tokenizer.padding_side
+    tokenizer.padding_side = "left"
+    lengths = [len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
+    rows = [(t, s) for t in range(len(prompts)) for s in range(k)]
+    rows.sort(key=lambda r: (lengths[r[0]], budgets[r[0]]))  # similar lengths share a batch: less padding
+    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
+    # Never sample padding, BOS or UNK - unless one of them is also the end token (SmolLM2 pads with it).
+    suppress = [t for t in (pad, tokenizer.bos_token_id, tokenizer.unk_token_id) if t is not None and t != eos]
+    device = next(model.parameters()).device
+    out: dict[tuple[int, int], dict] = {}
+    bar = tqdm(total=len(rows), desc=desc, unit="sample", disable=not progress)
+    try:
+        for b, start in enumerate(range(0, len(rows), batch_size)):
+            batch = rows[start : start + batch_size]
+            enc = tokenizer([prompts[t] for t, _ in batch], return_tensors="pt", padding=True,
+                            add_special_tokens=False).to(device)
+            row_budget = torch.tensor([budgets[t] for t, _ in batch])
+            prompt_length = enc["input_ids"].shape[1]
+            torch.manual_seed(seed * 1_000_003 + b)
+            sampling = temperature > 0
+            output = model.generate(
+                **enc,
+                do_sample=sampling,
+                temperature=temperature if sampling else None,
+                top_p=top_p if sampling else None,
+                top_k=0 if sampling else None,
+                max_new_tokens=int(row_budget.max()),
+                stopping_criteria=StoppingCriteriaList([_RowBudget(prompt_length, row_budget)]),
+                eos_token_id=eos,
+                pad_token_id=pad,
+                suppress_tokens=suppress or None,
+                use_cache=True,
+            )
+            for (t, s), ids in zip(batch, output[:, prompt_length:].tolist()):
+                ids = ids[: budgets[t]]
+                ended = eos in ids
+                if ended:
+                    ids = ids[: ids.index(eos) + 1]
+                else:
+                    while ids and ids[-1] == pad:
+                        ids.pop()
+                out[(t, s)] = {"completion": tokenizer.decode(ids, skip_special_tokens=False),
+                               "n_tokens": len(ids), "ended": ended}
+            bar.update(len(batch))
+    finally:
+        bar.close()
+        tokenizer.padding_side = side
+    return [[out[(t, s)] for s in range(k)] for t in range(len(prompts))]
+
+
+def deploy(model, tokenizer, tasks: Sequence[tuple[str, object]], config: DeployConfig = DeployConfig(),
+           generation: int = 0, prompt_format=None, problems: Sequence[str] | None = None) -> list[dict]:
+    """Sample ``config.samples_per_task`` completions for every task (the paper's deployment step).
+
+    Args:
+        model: a causal LM (``LlamaForCausalLM``, optionally with a PEFT adapter; any LLM with
+            ``prompt_format``); put in eval mode here.
         tokenizer: its tokenizer (left padding is forced for the call).
         tasks: ``(task_id, task)`` pairs; ``task`` a :class:`~itdeploy_lite.planning.Task`.
         config: sampling settings.
         generation: written into every record.
+        prompt_format: a :class:`~itdeploy_lite.backends.formats.PromptFormat`; default the embedded
+            model's compact format (its trace read from the model's config).
+        problems: the problems' PDDL texts, one per task (the ``pddl`` format shows them).
 
     Returns:
         One record per sample, ordered by task then ``sample_id``: ``{"generation": int, "task_id": str,
-        "sample_id": int, "prompt": str, "completion": str, "n_tokens": int}``. ``completion`` is the
-        decoded output up to and including ``</s>`` if the model wrote it (no padding); ``n_tokens``
-        counts its tokens. ``<pad>``, ``<s>`` and ``<unk>`` are never sampled. Validate ``completion_plan_text(completion)``.
+        "sample_id": int, "prompt": str, "completion": str, "n_tokens": int, "ended": bool}``.
+        ``completion`` is the decoded output up to and including the end token if the model wrote it (no
+        padding); ``n_tokens`` counts its tokens. ``<pad>``, ``<s>`` and ``<unk>`` are never sampled.
+        Validate ``prompt_format.plan_text(completion)``.
 
     Raises:
         ValueError: ``samples_per_task < 1`` or ``batch_size < 1``.
     """
     if config.samples_per_task < 1 or config.batch_size < 1:
         raise ValueError("samples_per_task and batch_size must be >= 1")
-    from itdeploy_lite.models.embedded import plan_trace
+    if prompt_format is None:
+        from itdeploy_lite.backends.formats import PromptFormat
+        from itdeploy_lite.models.embedded import plan_trace
 
-    trace = plan_trace(model)
-    model.eval()
-    side = tokenizer.padding_side
-    tokenizer.padding_side = "left"
-    prompts = [task_prompt(task) for _, task in tasks]
-    lengths = [len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
-    budgets = [token_budget(task, trace, config.steps_per_object, config.max_new_tokens) for _, task in tasks]
-    rows = [(t, s) for t in range(len(tasks)) for s in range(config.samples_per_task)]
-    rows.sort(key=lambda r: (lengths[r[0]], budgets[r[0]]))  # similar lengths share a batch: less padding
-    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
-    suppress = [t for t in (pad, tokenizer.bos_token_id, tokenizer.unk_token_id) if t is not None]
-    out: dict[tuple[int, int], dict] = {}
-    bar = tqdm(total=len(rows), desc=f"deploy gen {generation}", unit="sample", disable=not config.progress)
-    try:
-        for b, start in enumerate(range(0, len(rows), config.batch_size)):
-            batch = rows[start : start + config.batch_size]
-            enc = tokenizer([prompts[t] for t, _ in batch], return_tensors="pt", padding=True,
-                            add_special_tokens=False)
-            row_budget = torch.tensor([budgets[t] for t, _ in batch])
-            prompt_length = enc["input_ids"].shape[1]
-            torch.manual_seed(config.seed * 1_000_003 + b)
-            sampling = config.temperature > 0
-            output = model.generate(
-                **enc,
-                do_sample=sampling,
-                temperature=config.temperature if sampling else None,
-                top_p=config.top_p if sampling else None,
-                top_k=0 if sampling else None,
-                max_new_tokens=int(row_budget.max()),
-                stopping_criteria=StoppingCriteriaList([_RowBudget(prompt_length, row_budget)]),
-                eos_token_id=eos,
-                pad_token_id=pad,
-                suppress_tokens=suppress,
-                use_cache=True,
-            )
-            for (t, s), ids in zip(batch, output[:, prompt_length:].tolist()):
-                ids = ids[: budgets[t]]
-                if eos in ids:
-                    ids = ids[: ids.index(eos) + 1]
-                else:
-                    while ids and ids[-1] == pad:
-                        ids.pop()
-                out[(t, s)] = {
-                    "generation": generation,
-                    "task_id": tasks[t][0],
-                    "sample_id": s,
-                    "prompt": prompts[t],
-                    "completion": tokenizer.decode(ids, skip_special_tokens=False),
-                    "n_tokens": len(ids),
-                }
-            bar.update(len(batch))
-    finally:
-        bar.close()
-        tokenizer.padding_side = side
-    return [out[r] for r in sorted(out)]
+        prompt_format = PromptFormat("compact", tokenizer, trace=plan_trace(model))
+    problems = list(problems) if problems is not None else [""] * len(tasks)
+    prompts = [prompt_format.prompt(task, pddl) for (_, task), pddl in zip(tasks, problems)]
+    budgets = [prompt_format.budget(task, config.max_new_tokens, config.steps_per_object) for _, task in tasks]
+    samples = sample_completions(model, tokenizer, prompts, budgets, config.samples_per_task, config.temperature,
+                                 config.top_p, config.batch_size, config.seed, config.progress, f"deploy gen {generation}")
+    return [{"generation": generation, "task_id": task_id, "sample_id": s, "prompt": prompts[t], **sample}
+            for t, (task_id, _) in enumerate(tasks) for s, sample in enumerate(samples[t])]
 
 
 def evaluate(model, tokenizer, tasks: Sequence[tuple[str, object]], groups: Sequence[str] | None = None,

@@ -97,12 +97,14 @@ def finetune(
     init_adapter: str | Path | None = None,
     seed: int = 0,
     progress: bool = False,
+    load_in_4bit: bool = False,
 ) -> dict:
-    """LoRA-fine-tune the model in ``base`` on ``dataset`` and save the adapter to ``out_dir``.
+    """LoRA-fine-tune the model in ``base`` on ``dataset`` and save the adapter to ``out_dir`` (the ``hf``
+    backend's fine-tuning: transformers + peft + TRL).
 
     Args:
         base: folder of the base causal LM and its tokenizer (``AutoModelForCausalLM`` /
-            ``AutoTokenizer``), e.g. the generation-0 checkpoint under ``data/models/``.
+            ``AutoTokenizer``), e.g. the generation-0 checkpoint under ``data/models/``, or a hub id.
         dataset: a ``datasets.Dataset`` with string columns ``prompt`` and ``completion`` (>= 1 row).
         config: the :class:`FinetuneConfig`.
         out_dir: where the adapter is saved (``adapter_config.json``, ``adapter_model.safetensors``).
@@ -111,37 +113,42 @@ def finetune(
             from the base); or a saved adapter to continue training (``--from previous``).
         seed: seeds LoRA initialisation, data order and dropout.
         progress: show TRL's progress bar.
+        load_in_4bit: load the base in nf4 4-bit (QLoRA; bitsandbytes), guarded against the AVX512-BF16
+            trap on a CPU (:func:`~itdeploy_lite.llm.quant.guard_cpu_4bit`).
 
     Returns:
         ``{"rows": int, "steps": int, "train_loss": float (mean over the last 10% of steps, nats per
-        completion token), "seconds": float, "trainable_parameters": int}``.
+        completion token), "seconds": float, "trainable_parameters": int, "config": dict}``.
 
     Raises:
         ValueError: an empty dataset, a dataset without ``prompt``/``completion`` columns, or a bad config.
         FileNotFoundError: ``base`` or ``init_adapter`` is not a folder.
+        LLMSetupError: 4-bit asked for where bitsandbytes cannot run it.
     """
     import torch
     from peft import LoraConfig, PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback, set_seed
-    from trl import SFTConfig, SFTTrainer
+    from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
 
     config.check()
-    base, out_dir = Path(base), Path(out_dir)
-    if not base.is_dir():
+    base = Path(base)
+    if not base.is_dir() and not _looks_like_hub_id(str(base)):
         raise FileNotFoundError(f"base model folder not found: {base}")
     if init_adapter is not None and not Path(init_adapter).is_dir():
         raise FileNotFoundError(f"adapter to continue from not found: {init_adapter}")
-    missing = {"prompt", "completion"} - set(dataset.column_names)
-    if missing:
-        raise ValueError(f"fine-tuning dataset lacks column(s) {sorted(missing)}; has {dataset.column_names}")
-    if len(dataset) == 0:
-        raise ValueError("fine-tuning dataset is empty: nothing to train on")
-    dataset = dataset.select_columns(["prompt", "completion"])
+    dataset = check_dataset(dataset)
 
     start = time.perf_counter()
     set_seed(seed)
-    tokenizer = AutoTokenizer.from_pretrained(base)
-    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    if load_in_4bit:
+        from itdeploy_lite.llm.registry import load_model as load_llm
+
+        model, tokenizer = load_llm(str(base), load_in_4bit=True)
+        tokenizer.padding_side = "right"
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(base)
+        model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+        if torch.cuda.is_available():
+            model.to("cuda")
     peft_config = None
     if init_adapter is not None:
         model = PeftModel.from_pretrained(model, str(init_adapter), is_trainable=True)
@@ -153,6 +160,58 @@ def finetune(
             target_modules=_lora_targets(config.target_modules),
             task_type="CAUSAL_LM",
         )
+    stats = train_lora(model, tokenizer, dataset, config, out_dir, peft_config=peft_config, seed=seed, progress=progress)
+    stats["seconds"] = time.perf_counter() - start
+    return stats
+
+
+def _looks_like_hub_id(text: str) -> bool:
+    return text.count("/") == 1 and not text.startswith((".", "/")) and not Path(text).exists()
+
+
+def check_dataset(dataset):
+    """The dataset's ``prompt``/``completion`` columns; ``ValueError`` naming what is missing or empty."""
+    missing = {"prompt", "completion"} - set(dataset.column_names)
+    if missing:
+        raise ValueError(f"fine-tuning dataset lacks column(s) {sorted(missing)}; has {dataset.column_names}")
+    if len(dataset) == 0:
+        raise ValueError("fine-tuning dataset is empty: nothing to train on")
+    return dataset.select_columns(["prompt", "completion"])
+
+
+def train_lora(model, tokenizer, dataset, config: FinetuneConfig, out_dir: str | Path, peft_config=None,
+               seed: int = 0, progress: bool = False) -> dict:
+    """Train a LoRA adapter with TRL's ``SFTTrainer`` (loss on the completion only) and save it.
+
+    Shared by both backends: ``hf`` passes a plain model and a ``peft_config`` (or a ``PeftModel``),
+    ``unsloth`` a model already wrapped by ``FastLanguageModel.get_peft_model``. On a CPU the trainer runs
+    with ``use_cpu=True, bf16=False``; on a GPU in bf16 where supported.
+
+    Args:
+        model: the model to train (PEFT-wrapped, or plain with ``peft_config``).
+        tokenizer: its tokenizer (TRL's ``processing_class``).
+        dataset: ``{"prompt", "completion"}`` rows (:func:`check_dataset`).
+        config: steps, batch, learning rate, ``max_length`` (tokens per row).
+        out_dir: the adapter folder, written to ``<out_dir>.tmp`` then renamed.
+        peft_config: a ``peft.LoraConfig`` for a plain model, else None.
+        seed: data order and dropout seed.
+        progress: TRL's progress bar.
+
+    Returns:
+        ``{"rows", "steps", "train_loss" (nats per completion token, mean of the last 10% of logged
+        steps), "trainable_parameters", "config"}``.
+    """
+    import torch
+    from transformers import PrinterCallback
+    from trl import SFTConfig, SFTTrainer
+
+    out_dir = Path(out_dir)
+    dataset = check_dataset(dataset)
+    prompt_tokens = [len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in dataset["prompt"]]
+    if min(prompt_tokens) >= config.max_length:  # TRL would drop every row and fail deep inside torch
+        raise ValueError(f"every prompt is at least max_length={config.max_length} tokens long (shortest "
+                         f"{min(prompt_tokens)}), so no completion token would be trained on: raise --max-length")
+    on_gpu = next(model.parameters()).device.type == "cuda"
     steps = config.steps(len(dataset))
     with tempfile.TemporaryDirectory(prefix="itdeploy-sft-") as scratch:
         args = SFTConfig(
@@ -166,8 +225,8 @@ def finetune(
             max_length=config.max_length,
             seed=seed,
             data_seed=seed,
-            use_cpu=True,
-            bf16=False,
+            use_cpu=not on_gpu,
+            bf16=on_gpu and torch.cuda.is_bf16_supported(),
             fp16=False,
             save_strategy="no",
             report_to=[],
@@ -193,7 +252,6 @@ def finetune(
         "rows": len(dataset),
         "steps": steps,
         "train_loss": float(sum(tail) / len(tail)) if tail else float("nan"),
-        "seconds": time.perf_counter() - start,
         "trainable_parameters": int(trainable),
         "config": asdict(config),
     }

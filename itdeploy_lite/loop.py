@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from itdeploy_lite.curate import POLICIES, curate, read_jsonl, write_curated, write_jsonl_atomic
-from itdeploy_lite.finetune import FinetuneConfig, finetune, load_model
+from itdeploy_lite.finetune import FinetuneConfig
 
 
 @dataclass
@@ -69,7 +69,21 @@ class RunConfig:
         heldout_per_size: held-out tasks per size (the ``heldout`` split, fixed seed).
         tasks: a folder of PDDL problem files to deploy on instead of generated tasks; they are also the
             evaluation set (there is no separate held-out set for user tasks).
-        model: the generation-0 model folder; empty: the shipped checkpoint of ``domain``.
+        model: the generation-0 model: empty for the shipped embedded checkpoint of ``domain``; a shipped
+            checkpoint name (``blocksworld-small``); a model folder; a pretrained LLM by registry name
+            (``smollm2-135m`` offline, ``qwen3-0.6b``, ``qwen3-1.7b``, ``qwen3-4b-thinking`` on a GPU) or a
+            hub id ``org/name``.
+        backend: ``hf`` (transformers + peft + TRL) or ``unsloth`` (``FastLanguageModel``; falls back to
+            the CPU without a GPU). See :mod:`itdeploy_lite.backends`.
+        load_in_4bit: load base weights in nf4 4-bit (QLoRA, bitsandbytes; also on a CPU).
+        preset: a training/sampling preset of :data:`itdeploy_lite.llm.PRESETS` (``paper``,
+            ``qwen3-small``, ``smollm2-cpu``); it sets every field it covers that is still at its default.
+        prompt_format: ``auto`` (``compact`` for the embedded planner, ``pddl`` for LLMs), ``compact`` or
+            ``pddl`` (PlanBench style: domain and problem PDDL; see :mod:`itdeploy_lite.backends.formats`).
+        few_shot: ``pddl`` format: solved examples of the domain shown before each task.
+        warm_start: reference plans (optimal, small ``pretrain``-split tasks) in a short SFT before
+            generation 0, whose result is the run's generation 0 (0: none, as in the paper; a 135 M LLM
+            solves almost nothing without it).
         seed: seeds task generation, sampling and fine-tuning (same seed, same metrics).
         out: the run folder; empty: ``runs/<domain>-<curation>-s<seed>`` (``-frontier`` appended with ``frontier``).
         progress: show progress bars.
@@ -97,6 +111,12 @@ class RunConfig:
     heldout_per_size: int = 25
     tasks: str = ""
     model: str = ""
+    backend: str = field(default="hf", metadata={"choices": ("hf", "unsloth")})
+    load_in_4bit: bool = False
+    preset: str = ""
+    prompt_format: str = field(default="auto", metadata={"choices": ("auto", "compact", "pddl")})
+    few_shot: int = 0
+    warm_start: int = 0
     seed: int = 0
     out: str = ""
     progress: bool = True
@@ -129,6 +149,12 @@ class RunConfig:
             raise ValueError(f"--from must be 'base' or 'previous', got {self.init_from!r}")
         if self.tasks and not Path(self.tasks).is_dir():
             raise ValueError(f"--tasks {self.tasks}: not a folder")
+        if self.backend not in ("hf", "unsloth"):
+            raise ValueError(f"--backend must be 'hf' or 'unsloth', got {self.backend!r}")
+        if self.prompt_format not in ("auto", "compact", "pddl"):
+            raise ValueError(f"--prompt-format must be auto, compact or pddl, got {self.prompt_format!r}")
+        if self.few_shot < 0 or self.warm_start < 0:
+            raise ValueError(f"--few-shot and --warm-start must be >= 0, got {self.few_shot}, {self.warm_start}")
         if self.frontier_floor < 0:
             raise ValueError(f"--frontier-floor must be >= 0, got {self.frontier_floor}")
         self.finetune.check()
@@ -145,6 +171,7 @@ class LoopTask:
     size: str
     task: object
     key: tuple = ()
+    pddl: str = ""
 
 
 def parse_sizes(domain: str, text: str) -> list[dict]:
@@ -203,7 +230,7 @@ def heldout_tasks(config: RunConfig) -> list[LoopTask]:
     if config.tasks:
         return user_tasks(config)
     text = _domain_text(config.domain)
-    return [LoopTask(p.name, size_label(config.domain, p.size), parse_task(text, p.pddl, config.domain, p.name), p.key)
+    return [LoopTask(p.name, size_label(config.domain, p.size), parse_task(text, p.pddl, config.domain, p.name), p.key, p.pddl)
             for p in make_split(config.domain, "heldout", config.heldout_per_size)]
 
 
@@ -225,7 +252,7 @@ def user_tasks(config: RunConfig) -> list[LoopTask]:
     out = []
     for path in problems:
         task = load_task(domain_file, path)
-        out.append(LoopTask(path.stem, f"{len(task.objects)}obj", task))
+        out.append(LoopTask(path.stem, f"{len(task.objects)}obj", task, pddl=path.read_text(encoding="utf-8")))
     return out
 
 
@@ -249,7 +276,7 @@ def fresh_tasks(config: RunConfig, generation: int, allocation: dict[str, int], 
             config.domain, size, count, seed=_seed(config.seed, generation, label),
             prefix=f"{config.domain}-g{generation}-{label}", accept=lambda p: p.key not in exclude,
         )
-        tasks += [LoopTask(p.name, label, parse_task(text, p.pddl, config.domain, p.name), p.key) for p in problems]
+        tasks += [LoopTask(p.name, label, parse_task(text, p.pddl, config.domain, p.name), p.key, p.pddl) for p in problems]
     return tasks
 
 
@@ -317,8 +344,13 @@ def _write_json_atomic(path: Path, obj) -> None:
     os.replace(tmp, path)
 
 
-def validate_records(records: list[dict], tasks: dict[str, LoopTask]) -> list[dict]:
+def validate_records(records: list[dict], tasks: dict[str, LoopTask], prompt_format=None) -> list[dict]:
     """Stamp every trace with the validator's verdict (in place; returns ``records``).
+
+    Args:
+        records: trace records (``task_id``, ``completion``; ``ended`` if the sampler set it).
+        tasks: task id -> :class:`LoopTask`.
+        prompt_format: reads the plan out of a completion (default: the embedded model's compact format).
 
     Adds ``size``, ``valid``, ``plan_length`` (steps), ``failed_step`` (1-based or ``None``), ``reason``
     (``None`` if valid) and ``ended`` (the completion wrote the end token).
@@ -326,21 +358,24 @@ def validate_records(records: list[dict], tasks: dict[str, LoopTask]) -> list[di
     from itdeploy_lite.planning import validate
     from itdeploy_lite.prompts import EOS, completion_plan_text
 
+    plan_text = prompt_format.plan_text if prompt_format is not None else completion_plan_text
     for record in records:
         item = tasks[record["task_id"]]
-        result = validate(item.task, completion_plan_text(record["completion"]))
+        result = validate(item.task, plan_text(record["completion"]))
         record.update(size=item.size, valid=result.valid, plan_length=result.plan_length,
-                      failed_step=result.failed_step, reason=result.reason, ended=EOS in record["completion"])
+                      failed_step=result.failed_step, reason=result.reason,
+                      ended=record.get("ended", EOS in record["completion"]))
     return records
 
 
 def sample(model, tokenizer, tasks: list[LoopTask], samples: dict[str, int] | int, config: RunConfig,
-           generation: int, seed: int, temperature: float | None = None) -> list[dict]:
+           generation: int, seed: int, temperature: float | None = None, prompt_format=None) -> list[dict]:
     """Sample completions for ``tasks`` with :func:`itdeploy_lite.deploy.deploy` and validate them.
 
     Args:
         samples: samples per task, one number or per size label.
         temperature: ``0`` for greedy decoding; default ``config.temperature``.
+        prompt_format: the model's :class:`~itdeploy_lite.backends.formats.PromptFormat` (default compact).
 
     Returns:
         Validated trace records (see :func:`validate_records`), ordered by task then sample.
@@ -356,10 +391,11 @@ def sample(model, tokenizer, tasks: list[LoopTask], samples: dict[str, int] | in
             top_p=config.top_p, batch_size=config.sample_batch_size, max_new_tokens=config.max_new_tokens,
             seed=seed + k, progress=config.progress,
         )
-        records += deploy(model, tokenizer, [(t.task_id, t.task) for t in group], deploy_config, generation)
+        records += deploy(model, tokenizer, [(t.task_id, t.task) for t in group], deploy_config, generation,
+                          prompt_format=prompt_format, problems=[t.pddl for t in group])
     order = {t.task_id: i for i, t in enumerate(tasks)}
     records.sort(key=lambda r: (order[r["task_id"]], r["sample_id"]))
-    return validate_records(records, {t.task_id: t for t in tasks})
+    return validate_records(records, {t.task_id: t for t in tasks}, prompt_format)
 
 
 def pass_at_k_by_size(records: list[dict]) -> dict[str, float]:
@@ -452,19 +488,28 @@ def run(config: RunConfig) -> list[dict]:
         ValueError: a bad config (named field), or a run folder holding a different config.
         FileNotFoundError: a missing model, domain, task folder or decisions file.
     """
-    from itdeploy_lite.models.embedded import embedded_dir
+    from itdeploy_lite.backends import get_backend, resolve_base
     from itdeploy_lite.report import table, write_report
 
+    config = apply_preset(config)
     config.check()
+    if config.backend == "unsloth":  # Unsloth must patch transformers/TRL before they are used
+        get_backend("unsloth", config.load_in_4bit)._fast()
     _quiet()
     if config.threads:
         import torch
 
         torch.set_num_threads(config.threads)
-    source = embedded_dir(config.model or config.domain)
-    run_dir = prepare_run_dir(config, source)
-    base = _copy_base(source, run_dir / "base_model")
-    _log(f"run folder {run_dir}  (base model {source}, copied to {base})")
+    source, kind = resolve_base(config.model, config.domain)
+    backend = get_backend(config.backend, config.load_in_4bit)
+    run_dir = prepare_run_dir(config, Path(source) if Path(source).is_dir() else None)
+    base = _copy_base(source, run_dir / "base_model") if kind == "embedded" else source
+    if config.warm_start:
+        _stage(run_dir, "warm_start", lambda: _warm_start(config, backend, kind, source, run_dir))
+        base = run_dir / "base_model"
+    _log(f"run folder {run_dir}  (base model {source}, {kind}, backend {backend.name}"
+         f"{', 4-bit' if config.load_in_4bit else ''}; generation 0 = {base})")
+    setup = _Setup(backend, Path(base) if Path(base).is_dir() else base, kind)
     heldout = heldout_tasks(config)
     exclude = {t.key for t in heldout}
     metrics: list[dict] = []
@@ -473,7 +518,7 @@ def run(config: RunConfig) -> list[dict]:
         gen_dir.mkdir(exist_ok=True)
         done = (gen_dir / "metrics.json").is_file() and (g == config.generations or (gen_dir / "deploy.done.json").is_file())
         if not done:
-            _generation(config, base, run_dir, g, heldout, exclude)
+            _generation(config, setup, run_dir, g, heldout, exclude)
         metrics.append(json.loads((gen_dir / "metrics.json").read_text(encoding="utf-8")))
         if not done:
             write_report(run_dir)
@@ -482,7 +527,41 @@ def run(config: RunConfig) -> list[dict]:
     return metrics
 
 
-def _generation(config: RunConfig, base: Path, run_dir: Path, g: int, heldout: list[LoopTask], exclude: set) -> None:
+@dataclass
+class _Setup:
+    """What every generation of a run shares: the backend, the generation-0 model, its kind."""
+
+    backend: object
+    base: Path | str
+    kind: str
+
+
+def prompt_format(config: RunConfig, kind: str, model, tokenizer):
+    """The run's :class:`~itdeploy_lite.backends.formats.PromptFormat` for a loaded model: the embedded
+    planner's compact format (its trace from the model's config), or the PDDL format with
+    ``config.few_shot`` solved ``pretrain``-split examples (thinking on for the registry's thinking models).
+    """
+    from itdeploy_lite.backends.formats import format_for
+
+    trace, examples, thinking = "none", (), None
+    if kind == "embedded":
+        from itdeploy_lite.models.embedded import plan_trace
+
+        trace = plan_trace(model)
+    else:
+        from itdeploy_lite.llm.prompts import examples_from
+        from itdeploy_lite.llm.registry import MODELS
+
+        spec = MODELS.get(config.model.lower())
+        thinking = True if spec is not None and spec.thinking else None
+        if config.few_shot and not config.tasks:
+            from itdeploy_lite.planning.generators.splits import make_split
+
+            examples = examples_from(make_split(config.domain, "pretrain", config.few_shot), config.few_shot)
+    return format_for(kind, config.prompt_format, tokenizer, config.domain, trace, examples, thinking)
+
+
+def _generation(config: RunConfig, setup: _Setup, run_dir: Path, g: int, heldout: list[LoopTask], exclude: set) -> None:
     """Run generation ``g``'s unfinished stages, then (re)write its ``metrics.json`` from the stage markers."""
     gen_dir = run_dir / f"gen_{g:02d}"
     seconds: dict[str, float] = {}
@@ -490,17 +569,87 @@ def _generation(config: RunConfig, base: Path, run_dir: Path, g: int, heldout: l
     if g >= 1:
         pool = _stage(gen_dir, "curate", lambda: _curate(config, run_dir, g))
         pool_size, seconds["curate"] = pool["rows"], pool["seconds"]
-        ft = _stage(gen_dir, "finetune", lambda: _finetune(config, base, run_dir, g))
+        ft = _stage(gen_dir, "finetune", lambda: _finetune(config, setup, run_dir, g))
         seconds["finetune"], adapter = ft["seconds"], ft.get("adapter")
-    model, tokenizer = load_model(base, run_dir / adapter if adapter else None)
-    ev = _stage(gen_dir, "evaluate", lambda: _evaluate(config, model, tokenizer, heldout, gen_dir, g))
+    model, tokenizer = setup.backend.load(setup.base, run_dir / adapter if adapter else None)
+    fmt = prompt_format(config, setup.kind, model, tokenizer)
+    ev = _stage(gen_dir, "evaluate", lambda: _evaluate(config, model, tokenizer, heldout, gen_dir, g, fmt))
     seconds["evaluate"] = ev["seconds"]
     if g < config.generations:
-        dep = _stage(gen_dir, "deploy", lambda: _deploy(config, model, tokenizer, run_dir, gen_dir, g, exclude))
+        dep = _stage(gen_dir, "deploy", lambda: _deploy(config, model, tokenizer, run_dir, gen_dir, g, exclude, fmt))
         seconds["deploy"] = dep["seconds"]
     sizes = list(dict.fromkeys(t.size for t in heldout))
     row = generation_metrics(g, read_jsonl(gen_dir / "eval.jsonl"), sizes, pool_size, ft, dep, seconds)
     _write_json_atomic(gen_dir / "metrics.json", row)
+
+
+def _warm_start(config: RunConfig, backend, kind: str, source, run_dir: Path) -> dict:
+    """A short SFT of the pretrained model on ``config.warm_start`` reference plans (optimal plans by
+    breadth-first search of ``pretrain``-split tasks, never held-out ones), merged into
+    ``run_dir/base_model``, which is then the run's generation 0. Departs from the paper (which starts
+    from the pretrained model as it is): a 135 M model solves almost no task zero-shot."""
+    from datasets import Dataset
+    from transformers import AutoTokenizer
+
+    from itdeploy_lite.planning import parse_task
+    from itdeploy_lite.planning.generators.splits import make_split
+    from itdeploy_lite.planning.search import breadth_first_search
+
+    if kind == "embedded":
+        raise ValueError("--warm-start is for pretrained LLMs; the embedded planner's generation 0 is "
+                         "trained by `itdeploy pretrain`")
+    tokenizer = AutoTokenizer.from_pretrained(str(source))
+    fmt = prompt_format(config, kind, None, tokenizer)
+    problems = make_split(config.domain, "pretrain", max(1, -(-config.warm_start // len(_pretrain_sizes(config)))))
+    text = _domain_text(config.domain)
+    rows = []
+    for p in problems[: config.warm_start]:
+        task = parse_task(text, p.pddl, config.domain, p.name)
+        plan = breadth_first_search(task) or []
+        rows.append({"prompt": fmt.prompt(task, p.pddl), "completion": fmt.completion([str(a) for a in plan], task)})
+    adapter = run_dir / "warm_start_adapter"
+    stats = backend.finetune(source, Dataset.from_list(rows), config.finetune, adapter,
+                             seed=_seed(config.seed, "warm_start"), progress=config.progress)
+    backend.merge(source, adapter, run_dir / "base_model")
+    return {"rows": len(rows), "steps": stats["steps"], "train_loss": stats["train_loss"],
+            "base_model": "base_model"}
+
+
+def _pretrain_sizes(config: RunConfig) -> list[dict]:
+    from itdeploy_lite.planning.generators.splits import SPLITS
+
+    return SPLITS[config.domain]["pretrain"]
+
+
+def apply_preset(config: RunConfig) -> RunConfig:
+    """``config`` with its preset's values (:data:`itdeploy_lite.llm.PRESETS`) in every field the preset
+    covers that is still at its default; with no preset, ``config`` unchanged. Flags given explicitly
+    (at a non-default value) win over the preset.
+
+    The preset's ``epochs`` become the number of passes over the pool, with no step floor or cap
+    (``min_steps``/``max_steps`` 0), as in the paper; ``batch_size`` x ``gradient_accumulation_steps``
+    becomes ``train_batch_size`` (rows per optimizer step).
+
+    Raises:
+        LLMSetupError: an unknown preset name (the message lists the known ones).
+    """
+    if not config.preset:
+        return config
+    from itdeploy_lite.llm.registry import get_preset
+
+    preset = get_preset(config.preset)
+    defaults, ft_defaults = RunConfig(), FinetuneConfig()
+    ft_values = {"lora_r": preset.lora_r, "lora_alpha": preset.lora_alpha, "lora_dropout": preset.lora_dropout,
+                 "learning_rate": preset.learning_rate, "epochs": float(preset.epochs), "min_steps": 0, "max_steps": 0,
+                 "train_batch_size": preset.batch_size * preset.gradient_accumulation_steps,
+                 "max_length": preset.max_seq_length, "target_modules": ",".join(preset.target_modules)}
+    run_values = {"temperature": preset.temperature, "top_p": preset.top_p, "max_new_tokens": preset.max_new_tokens,
+                  "load_in_4bit": preset.load_in_4bit, "warm_start": preset.warm_start_plans,
+                  "init_from": "base" if preset.retrain_from_base else "previous"}
+    ft = dataclasses.replace(config.finetune, **{k: v for k, v in ft_values.items()
+                                                  if getattr(config.finetune, k) == getattr(ft_defaults, k)})
+    run = {k: v for k, v in run_values.items() if getattr(config, k) == getattr(defaults, k)}
+    return dataclasses.replace(config, finetune=ft, **run)
 
 
 def _copy_base(source: Path, dest: Path) -> Path:
@@ -535,7 +684,7 @@ def _curate(config: RunConfig, run_dir: Path, g: int) -> dict:
             "valid_rows": sum(bool(r["valid"]) for r in selected), "policy": config.curation}
 
 
-def _finetune(config: RunConfig, base: Path, run_dir: Path, g: int) -> dict:
+def _finetune(config: RunConfig, setup: _Setup, run_dir: Path, g: int) -> dict:
     from itdeploy_lite.curate import to_dataset
 
     gen_dir = run_dir / f"gen_{g:02d}"
@@ -553,20 +702,21 @@ def _finetune(config: RunConfig, base: Path, run_dir: Path, g: int) -> dict:
         return {"adapter": None, "rows": 0, "steps": 0, "note": "empty pool: base model kept"}
     if not config.progress:
         _log(f"gen {g}: fine-tuning on {len(rows)} rows")
-    stats = finetune(base, to_dataset(rows), config.finetune, gen_dir / "adapter", init_adapter=init,
-                     seed=_seed(config.seed, g, "finetune"), progress=config.progress)
+    stats = setup.backend.finetune(setup.base, to_dataset(rows), config.finetune, gen_dir / "adapter", init_adapter=init,
+                                   seed=_seed(config.seed, g, "finetune"), progress=config.progress)
     stats["adapter"] = f"gen_{g:02d}/adapter"
     stats["init"] = str(init.relative_to(run_dir)) if init else "base"
     return stats
 
 
-def _evaluate(config: RunConfig, model, tokenizer, heldout: list[LoopTask], gen_dir: Path, g: int) -> dict:
-    records = sample(model, tokenizer, heldout, 1, config, g, seed=_seed(config.seed, g, "eval"), temperature=0.0)
+def _evaluate(config: RunConfig, model, tokenizer, heldout: list[LoopTask], gen_dir: Path, g: int, fmt=None) -> dict:
+    records = sample(model, tokenizer, heldout, 1, config, g, seed=_seed(config.seed, g, "eval"), temperature=0.0,
+                     prompt_format=fmt)
     write_jsonl_atomic(gen_dir / "eval.jsonl", records)
     return {"tasks": len(records), "solved": sum(r["valid"] for r in records)}
 
 
-def _deploy(config: RunConfig, model, tokenizer, run_dir: Path, gen_dir: Path, g: int, exclude: set) -> dict:
+def _deploy(config: RunConfig, model, tokenizer, run_dir: Path, gen_dir: Path, g: int, exclude: set, fmt=None) -> dict:
     if config.tasks:
         tasks = user_tasks(config)
         samples: dict[str, int] | int = config.samples_per_task
@@ -576,7 +726,7 @@ def _deploy(config: RunConfig, model, tokenizer, run_dir: Path, gen_dir: Path, g
             previous = json.loads((run_dir / f"gen_{g - 1:02d}" / "deploy.done.json").read_text(encoding="utf-8"))
             allocation, samples = frontier_allocation(config, previous["pass_at_k_by_size"])
         tasks = fresh_tasks(config, g, allocation, exclude)
-    records = sample(model, tokenizer, tasks, samples, config, g, seed=_seed(config.seed, g, "deploy"))
+    records = sample(model, tokenizer, tasks, samples, config, g, seed=_seed(config.seed, g, "deploy"), prompt_format=fmt)
     write_jsonl_atomic(gen_dir / "traces.jsonl", records)
     valid_lengths = [r["plan_length"] for r in records if r["valid"]]
     return {

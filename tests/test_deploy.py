@@ -25,7 +25,8 @@ def test_records_have_the_trace_shape(setup):
     assert len(records) == 9
     assert [(r["task_id"], r["sample_id"]) for r in records] == [(t, s) for t, _ in tasks for s in range(3)]
     for r in records:
-        assert set(r) == {"generation", "task_id", "sample_id", "prompt", "completion", "n_tokens"}
+        assert set(r) == {"generation", "task_id", "sample_id", "prompt", "completion", "n_tokens", "ended"}
+        assert r["ended"] == r["completion"].endswith("</s>")
         assert r["generation"] == 2 and r["prompt"].startswith("init: ") and 1 <= r["n_tokens"] <= 12
         assert "<pad>" not in r["completion"]
     assert tokenizer.padding_side == "left"

@@ -1,0 +1,39 @@
+"""The ``hf`` backend: transformers for loading and sampling, peft + TRL's ``SFTTrainer`` for LoRA;
+optional nf4 4-bit base weights through ``BitsAndBytesConfig`` (bitsandbytes, also on a CPU)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from itdeploy_lite.backends.base import Backend
+
+
+class HFBackend(Backend):
+    """transformers + peft (+ bitsandbytes for 4-bit). See :class:`~itdeploy_lite.backends.base.Backend`."""
+
+    name = "hf"
+
+    def load(self, base: str | Path, adapter: str | Path | None = None):
+        """Load for sampling. Full precision: the adapter is merged (sampling at base-model speed).
+        4-bit: the adapter stays a PEFT layer on the quantized base, guarded against the CPU AVX512-BF16
+        repacking trap (:func:`~itdeploy_lite.llm.quant.guard_cpu_4bit`)."""
+        if not self.load_in_4bit:
+            from itdeploy_lite.finetune import load_model
+
+            model, tokenizer = load_model(base, adapter)
+            model.to(self.device)
+            if tokenizer.pad_token is None:
+                tokenizer.pad_token = tokenizer.eos_token
+            return model, tokenizer
+        from itdeploy_lite.llm.registry import load_model as load_llm
+
+        return load_llm(str(base), load_in_4bit=True, device=self.device, adapter=adapter)
+
+    def finetune(self, base, dataset, config, out_dir, init_adapter=None, seed: int = 0, progress: bool = False) -> dict:
+        from itdeploy_lite.finetune import finetune
+
+        start = time.perf_counter()
+        stats = finetune(base, dataset, config, out_dir, init_adapter=init_adapter, seed=seed, progress=progress,
+                         load_in_4bit=self.load_in_4bit)
+        return {**stats, "seconds": time.perf_counter() - start, "backend": self.name}

@@ -1,0 +1,96 @@
+"""The ``unsloth`` backend: ``FastLanguageModel.from_pretrained`` (4-bit), ``get_peft_model``, TRL's
+``SFTTrainer``, ``for_inference`` - the recipe of Unsloth's own notebooks.
+
+On a machine with no GPU, unsloth 2026.10.9 falls back to transformers + peft + TRL on the CPU, so the
+same code runs in CI and on a Colab GPU (where Unsloth's kernels make it fast). Importing unsloth
+patches transformers and TRL for the whole process: this module imports it only when the backend is
+used, and a process that has used it should not be relied on for the ``hf`` backend's numbers.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from itdeploy_lite.backends.base import Backend
+
+
+class UnslothBackend(Backend):
+    """Unsloth's ``FastLanguageModel``. See :class:`~itdeploy_lite.backends.base.Backend`.
+
+    Attributes:
+        max_seq_length: longest prompt + completion Unsloth prepares for (tokens).
+    """
+
+    name = "unsloth"
+    max_seq_length = 2048
+
+    def check(self) -> None:
+        from itdeploy_lite.llm.errors import require
+
+        require("unsloth", "the unsloth backend")
+        require("unsloth_zoo", "the unsloth backend")
+        super().check()
+
+    def _fast(self):
+        import contextlib
+        import io
+
+        from itdeploy_lite.llm.errors import LLMSetupError
+
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):  # its banner; the loop prints its own lines
+                from unsloth import FastLanguageModel
+        except ImportError as err:
+            raise LLMSetupError(f"unsloth is installed but does not import ({str(err).splitlines()[0][:160]}): "
+                                "install its requirements as scripts/setup.sh does.") from None
+        return FastLanguageModel
+
+    def _load_base(self, base):
+        from itdeploy_lite.llm.quant import guard_cpu_4bit
+
+        fast = self._fast()
+        model, tokenizer = fast.from_pretrained(model_name=str(base), max_seq_length=self.max_seq_length,
+                                                load_in_4bit=self.load_in_4bit, dtype=None)
+        guard_cpu_4bit(model)
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        return fast, model, tokenizer
+
+    def load(self, base, adapter=None):
+        """Load for sampling (``FastLanguageModel.for_inference``), the adapter as a PEFT layer."""
+        fast, model, tokenizer = self._load_base(base)
+        if adapter is not None:
+            from peft import PeftModel
+
+            from itdeploy_lite.llm.quant import guard_cpu_4bit
+
+            model = PeftModel.from_pretrained(model, str(adapter))
+            guard_cpu_4bit(model)
+        fast.for_inference(model)
+        return model, tokenizer
+
+    def finetune(self, base, dataset, config, out_dir, init_adapter=None, seed: int = 0, progress: bool = False) -> dict:
+        from transformers import set_seed
+
+        from itdeploy_lite.finetune import _lora_targets, check_dataset, train_lora
+
+        start = time.perf_counter()
+        dataset = check_dataset(dataset)
+        set_seed(seed)
+        fast, model, tokenizer = self._load_base(base)
+        if init_adapter is not None:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, str(init_adapter), is_trainable=True)
+        else:
+            targets = _lora_targets(config.target_modules)
+            if targets == "all-linear":
+                targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+            model = fast.get_peft_model(model, r=config.lora_r, lora_alpha=config.lora_alpha,
+                                        lora_dropout=config.lora_dropout, target_modules=targets, random_state=seed,
+                                        use_gradient_checkpointing="unsloth" if self.device == "cuda" else False)
+        fast.for_training(model)
+        tokenizer.padding_side = "right"
+        stats = train_lora(model, tokenizer, dataset, config, out_dir, seed=seed, progress=progress)
+        return {**stats, "seconds": time.perf_counter() - start, "backend": self.name}
