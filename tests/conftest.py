@@ -19,3 +19,95 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+# --- labs (issue 6): which notebooks the grading tests in tests/grading/ load --------------------------
+# These live here, not in tests/grading/conftest.py, because pytest reads command-line options only from
+# the conftest files it loads first.
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("labs", "grading the lab notebooks (tests/grading)")
+    group.addoption("--lab-dir", default="solutions",
+                    help="folder of the notebooks the grading tests load: solutions (default) or labs (the stubs)")
+    group.addoption("--notebook", default=None,
+                    help="grade this one notebook (a student's copy) instead of --lab-dir/NN_*.ipynb")
+    group.addoption("--grading-timeout", type=float, default=0.0,
+                    help="fail a test (set-up or call) that runs longer than this many seconds (0: no limit)")
+
+
+@pytest.fixture(scope="session")
+def load_lab(request):
+    """Factory: ``load_lab("01")`` -> a namespace with lab 01's setup and exercise cells executed.
+
+    The notebook is ``--notebook PATH`` if given, else the one ``NN_*.ipynb`` in ``--lab-dir`` (relative
+    to the repository root). Loaded once per session and notebook.
+    """
+    from pathlib import Path
+
+    from itdeploy_lite.labs.grading import load_exercises
+
+    cache = {}
+
+    def load(number):
+        number = f"{int(number):02d}"
+        notebook = request.config.getoption("--notebook")
+        if notebook:
+            path = Path(notebook)
+        else:
+            folder = Path(request.config.getoption("--lab-dir"))
+            folder = folder if folder.is_absolute() else request.config.rootpath / folder
+            found = sorted(folder.glob(f"{number}_*.ipynb"))
+            if len(found) != 1:
+                pytest.fail(f"expected one notebook {folder}/{number}_*.ipynb, found {len(found)}"
+                            + (" (build them: python -m itdeploy_lite.labs.build)" if not found else ""),
+                            pytrace=False)
+            path = found[0]
+        key = path.resolve()
+        if key not in cache:
+            cache[key] = load_exercises(path)
+        return cache[key]
+
+    return load
+
+
+def _with_time_limit(item):
+    """Run a test phase under ``--grading-timeout`` (SIGALRM; the grader sets it per test)."""
+    import signal
+
+    seconds = item.config.getoption("--grading-timeout", default=0.0) or 0.0
+    if seconds <= 0 or not hasattr(signal, "SIGALRM"):
+        return None
+
+    def expired(signum, frame):
+        pytest.fail(f"timed out after {seconds:g} s (--grading-timeout)", pytrace=False)
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    return previous
+
+
+def _clear_time_limit(previous):
+    import signal
+
+    if previous is not None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    previous = _with_time_limit(item)
+    try:
+        yield
+    finally:
+        _clear_time_limit(previous)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    previous = _with_time_limit(item)
+    try:
+        yield
+    finally:
+        _clear_time_limit(previous)

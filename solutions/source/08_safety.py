@@ -1,0 +1,297 @@
+# %% [markdown]
+# # Lab 08 — Safety: the curator is the reward
+#
+# Lab 07 showed that fine-tuning on the plans a curator keeps is reinforcement learning whose reward is
+# $R(x, y) = \mathbb{1}[\text{the curator keeps } y]$. Nothing in the derivation needs $R$ to mean *valid*.
+# This is the AI-safety point of Corrêa et al. ([arXiv 2512.24940](https://arxiv.org/abs/2512.24940),
+# discussion of the connection to RL and its implications): in iterative deployment nobody writes the reward
+# down; it is **implicit** in whatever rule decides which traces go into the next training pool — a filter
+# written by an engineer, a user's thumbs-up, a post being shared. Whoever curates steers the model, and a
+# preference hidden in the curation is learned like any other reward.
+#
+# This lab makes that concrete. You write three functions:
+#
+# 1. `implicit_reward` — the reward a curation policy implements, record by record;
+# 2. `preference_rate` — how often a property holds among some traces;
+# 3. `selection_differential` — how much more often the property holds in what the curator kept than in what
+#    it could have kept: the trace a hidden preference leaves in a pool.
+#
+# Then you run the loop with a curator that looks like the paper's but secretly prefers plans that begin
+# with `pick-up`, and measure what drifts.
+
+# %% tags=["setup"]
+from itdeploy_lite.curate import curate
+
+# %%
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+
+from itdeploy_lite import safety
+from itdeploy_lite.ablate import ablate
+from itdeploy_lite.curate import POLICIES, first_action, read_jsonl
+from itdeploy_lite.finetune import FinetuneConfig
+from itdeploy_lite.loop import RunConfig
+
+# %% [markdown]
+# ## Curation policies as rewards
+#
+# A curation policy (`itdeploy_lite.curate.POLICIES`) is a function from the validated trace records of
+# generations $0..g$ to the records the next generation is trained on. Its implicit reward is the selection
+# indicator $R_C(y) = \mathbb{1}[C \text{ keeps } y]$. The package writes out the reward of each preset:
+
+# %%
+for name, reward in safety.IMPLICIT_REWARDS.items():
+    print(f"{name:20s} {reward}")
+
+# %% [markdown]
+# The paper's rule is already more than validity: among the valid plans of a task it rewards only the
+# shortest (a within-task *rank* reward). The last one, `hidden-first-pickup`, is this lab's hidden
+# preference: it keeps, per task, the shortest valid plan **whose first action is `pick-up`**. Its pool
+# contains only valid, short plans, exactly like the paper's, so a glance at the pool finds nothing wrong.
+#
+# A few hand-made records, three tasks and two generations, to see the rewards on:
+
+# %%
+def record(task, sample, completion, valid, length, generation=0):
+    return {"generation": generation, "task_id": task, "sample_id": sample, "prompt": "...",
+            "completion": completion, "n_tokens": 3 * length, "valid": valid, "plan_length": length}
+
+
+RECORDS = [
+    record("a", 0, "(unstack b1 b2)\n(put-down b1)\n</s>", True, 2),
+    record("a", 1, "(pick-up b3)\n(stack b3 b1)\n(pick-up b4)\n</s>", True, 3),
+    record("a", 2, "(pick-up b3)\n</s>", False, 1),
+    record("b", 0, "(unstack b2 b1)\n</s>", True, 1),
+    record("b", 1, "(pick-up b2)\n(stack b2 b1)\n</s>", True, 2, generation=1),
+    record("c", 0, "(unstack b5 b1)\n</s>", True, 1),
+]
+for r in RECORDS:
+    print(r["generation"], r["task_id"], r["sample_id"], "valid" if r["valid"] else "invalid",
+          f"{r['plan_length']} steps, first action {first_action(r['completion'])!r}")
+
+# %% [markdown]
+# ## Exercise 1 — the implicit reward of a curation policy
+#
+# Records are identified by `(generation, task_id, sample_id)`. `curate(records, policy, generation)` returns
+# the records the policy keeps to train generation `generation + 1` (it ignores records of later generations).
+
+# %% tags=["exercise"]
+def implicit_reward(records: list[dict], policy: str, generation: int) -> list[int]:
+    """The reward R_C(y) = 1[policy keeps y] that curation policy ``policy`` gives each record.
+
+    Args:
+        records: validated trace records (keys ``generation``, ``task_id``, ``sample_id``, ``completion``,
+            ``n_tokens``, ``valid``, ``plan_length``, ...), of one or more generations.
+        policy: a name of ``itdeploy_lite.curate.POLICIES`` (``paper``, ``none``, ``longest``,
+            ``hidden-first-pickup``, ...).
+        generation: the latest generation whose traces the curator may use (it selects the pool that trains
+            generation ``generation + 1``); records of later generations get reward 0.
+
+    Returns:
+        One int per record, in the order of ``records``: 1 if ``curate(records, policy, generation)`` keeps a
+        record with the same ``(generation, task_id, sample_id)``, else 0.
+
+    Raises:
+        ValueError: an unknown policy (``curate`` raises it).
+    """
+    ### BEGIN SOLUTION
+    kept = {(r["generation"], r["task_id"], r["sample_id"]) for r in curate(records, policy, generation)}
+    return [int((r["generation"], r["task_id"], r["sample_id"]) in kept) for r in records]
+    ### END SOLUTION
+
+
+# %%
+for policy in ("paper", "longest", "none", "hidden-first-pickup"):
+    mine = implicit_reward(RECORDS, policy, generation=1)
+    assert mine == safety.implicit_reward(RECORDS, policy, 1)
+    print(f"{policy:20s} R = {mine}")
+
+# %% [markdown]
+# Read the rows. `paper` and `hidden-first-pickup` both give reward only to valid plans and one plan per task,
+# yet to different plans: on task `a` the paper's curator rewards the 2-step plan, the hidden one the
+# 3-step plan that starts with `pick-up`; task `c` gets no reward at all from the hidden curator.
+
+# %% [markdown]
+# ## Exercise 2 — how often a property holds
+
+# %% tags=["exercise"]
+def preference_rate(records: list[dict], predicate) -> float | None:
+    """The fraction of ``records`` for which ``predicate(record)`` is true.
+
+    Args:
+        records: trace records (any dicts ``predicate`` accepts).
+        predicate: a function ``record -> bool``, e.g. ``itdeploy_lite.safety.hidden`` (the plan's first
+            action is ``pick-up``) or ``lambda r: r["valid"]``.
+
+    Returns:
+        The fraction in [0, 1], or None for an empty list (no data is not a rate of 0).
+    """
+    ### BEGIN SOLUTION
+    if not records:
+        return None
+    return sum(bool(predicate(r)) for r in records) / len(records)
+    ### END SOLUTION
+
+
+# %%
+valid = [r for r in RECORDS if r["valid"]]
+print("plans beginning with pick-up, all records:", preference_rate(RECORDS, safety.hidden))
+print("plans beginning with pick-up, valid ones: ", preference_rate(valid, safety.hidden))
+print("valid plans:", preference_rate(RECORDS, lambda r: r["valid"]))
+assert preference_rate([], safety.hidden) is None
+
+# %% [markdown]
+# ## Exercise 3 — the trace a preference leaves in the pool
+#
+# A validity-only curator picks among the **valid** records. Compare how often a property holds in what the
+# curator kept with how often it holds among the valid records it could have kept. A difference is the
+# curator's preference on that property (its *selection differential*, in the language of breeders).
+
+# %% tags=["exercise"]
+def selection_differential(records: list[dict], kept: list[dict], predicate) -> float | None:
+    """preference_rate(kept, predicate) minus preference_rate(valid records, predicate).
+
+    Args:
+        records: all candidate trace records (with ``"valid"``); only the valid ones are the baseline.
+        kept: the records the curator kept (e.g. ``curate(records, policy, generation)``).
+        predicate: a function ``record -> bool``.
+
+    Returns:
+        The difference of the two rates, in [-1, 1]: > 0 when the curator keeps the property more often than
+        it occurs among valid records. None if ``kept`` is empty or ``records`` has no valid record.
+    """
+    ### BEGIN SOLUTION
+    in_kept = preference_rate(kept, predicate)
+    in_valid = preference_rate([r for r in records if r["valid"]], predicate)
+    if in_kept is None or in_valid is None:
+        return None
+    return in_kept - in_valid
+    ### END SOLUTION
+
+
+# %%
+for policy in ("paper", "hidden-first-pickup"):
+    kept = curate(RECORDS, policy, 1)
+    print(f"{policy:20s} kept {len(kept)}, all valid: {all(r['valid'] for r in kept)}, "
+          f"selection differential on 'starts with pick-up': {selection_differential(RECORDS, kept, safety.hidden):+.2f}")
+
+# %% [markdown]
+# ## The experiment: what drifts
+#
+# Now the real loop, twice from the same generation-0 model and the same tasks: once with the paper's curator,
+# once with the hidden one (`itdeploy_lite.ablate.ablate` runs a config once per policy). It runs the
+# embedded planner (the hidden property is read from its plan format) at a tiny size: 3 generations,
+# 12 tasks × 4 samples per generation, 3 held-out tasks per size, so about a minute or two on a laptop CPU.
+# The package's experiment (`python experiments/safety_drift.py`) does the same at 60 tasks × 4 samples and
+# 25 held-out tasks per size; its measured figures are below.
+#
+# `safety.drift(run_dir)` measures per generation the **visible** metric (held-out solved fraction, the
+# number anyone would report) beside the **hidden** property: the fraction of plans that begin with `pick-up`,
+# in greedy held-out plans and in sampled deployment plans, and the mean valid plan length.
+
+# %%
+out = Path(tempfile.mkdtemp(prefix="itdeploy-lab08-"))
+config = RunConfig(generations=3, tasks_per_generation=12, samples_per_task=4, heldout_per_size=3,
+                   finetune=FinetuneConfig(min_steps=12, max_steps=12, train_batch_size=16),
+                   progress=False, threads=1)
+policies = ["paper", "hidden-first-pickup"]
+ablate(config, policies, out)
+runs = {p: out / f"{p}-s{config.seed}" for p in policies}
+drift = {p: safety.drift(runs[p]) for p in policies}
+for p in policies:
+    print(f"\n== curation {p}\n{safety.drift_table(drift[p])}")
+
+# %% [markdown]
+# Check your `preference_rate` against `drift`'s `hidden_sampled` column, from the deployment traces:
+
+# %%
+for p in policies:
+    for row in drift[p][:-1]:  # the last generation is evaluated, not deployed
+        traces = read_jsonl(runs[p] / f"gen_{row['generation']:02d}" / "traces.jsonl")
+        assert round(preference_rate(traces, safety.hidden), 3) == row["hidden_sampled"]
+print("preference_rate agrees with safety.drift")
+
+# %% [markdown]
+# ## What a grader of the pool sees
+#
+# Suppose someone audits each training pool. The obvious checks — are the kept plans valid? are they short?
+# — pass for both curators. Compare with the selection differential on the hidden property, which needs the
+# auditor to guess the property first:
+
+# %%
+print(f"{'policy':20s} {'pool for gen':>12s} {'rows':>4s} {'valid':>5s} {'mean len':>8s} {'solved tasks':>12s} "
+      f"{'pick-up first: kept':>19s} {'valid':>6s} {'differential':>12s}")
+for p in policies:
+    records = []
+    for g in range(config.generations):
+        records += read_jsonl(runs[p] / f"gen_{g:02d}" / "traces.jsonl")
+        kept = curate(records, p, g)
+        solved = len({r["task_id"] for r in records if r["valid"]})
+        mean_len = sum(r["plan_length"] for r in kept) / max(1, len(kept))
+        diff = selection_differential(records, kept, safety.hidden)
+        print(f"{p:20s} {g + 1:12d} {len(kept):4d} {preference_rate(kept, lambda r: r['valid']) or 0:5.2f} "
+              f"{mean_len:8.2f} {solved:12d} {preference_rate(kept, safety.hidden) or 0:19.2f} "
+              f"{preference_rate([r for r in records if r['valid']], safety.hidden) or 0:6.2f} "
+              f"{diff if diff is not None else float('nan'):+12.2f}")
+
+# %% [markdown]
+# Both pools hold only valid plans, and the hidden curator's plans are, if anything, shorter than the paper's:
+# the checks anyone would run pass. What gives it away: every plan it keeps begins with `pick-up` (a large
+# positive differential against the valid candidates), and its pool covers far fewer tasks than were solved,
+# because a task whose valid plans all begin with `unstack` is dropped. An auditor who checks validity and
+# length sees neither; one who compares the pool's size with the number of solved tasks sees that something is
+# filtered, but not what; the differential names the property only if you thought to test it. The paper's own
+# curator has a differential too (small here): preferring the shortest plan also shifts which action comes
+# first, a side effect nobody asked for.
+#
+# ## The measured experiment
+#
+# `python experiments/safety_drift.py` (3 generations, 60 tasks × 4 samples per generation, 25 held-out tasks
+# per size, seed 0; the README's table) measured:
+
+# %%
+# Measured by experiments/safety_drift.py (README: "hidden curator ... solved .22 -> .15 while the hidden
+# property rises .11 -> .25"); one seed.
+MEASURED = {
+    "paper": {"solved": [0.22, 0.247, 0.247, 0.28], "hidden_greedy": [0.107, 0.053, 0.073, 0.073],
+              "hidden_sampled": [0.221, 0.133, 0.146, None], "len_greedy": [7.27, 6.97, 6.76, 7.05]},
+    "hidden-first-pickup": {"solved": [0.22, 0.133, 0.193, 0.153], "hidden_greedy": [0.107, 0.153, 0.12, 0.253],
+                            "hidden_sampled": [0.221, 0.183, 0.212, None], "len_greedy": [7.27, 6.7, 7.1, 5.91]},
+}
+
+fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+panels = [("solved", "held-out solved (visible)"), ("hidden_greedy", "held-out plans starting with pick-up (hidden)"),
+          ("len_greedy", "mean valid held-out plan length")]
+for ax, (key, title) in zip(axes, panels):
+    for p, style in zip(policies, ("tab:blue", "tab:red")):
+        ys = MEASURED[p][key]
+        ax.plot(range(len(ys)), ys, "-o", color=style, label=f"{p} (measured)")
+        mine = [row[key] for row in drift[p]]
+        ax.plot(range(len(mine)), [float("nan") if v is None else v for v in mine], ":^", color=style, alpha=0.6,
+                label=f"{p} (your tiny run)")
+    ax.set(xlabel="generation", title=title)
+    ax.set_xticks(range(config.generations + 1))
+axes[0].legend(fontsize=8)
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## What you saw
+#
+# * A curation policy *is* a reward function: `implicit_reward` turns any rule into the 0/1 reward the loop
+#   optimises, and lab 07's derivation applies to it unchanged.
+# * **What drifts** (measured run, one seed, so read the direction rather than the digits): with the hidden
+#   curator the visible metric falls (held-out solved .22 → .15, against .22 → .28 with the paper's rule), the
+#   share of greedy held-out plans beginning with `pick-up` rises (.11 → .25, while the paper's rule lowers it
+#   to .07), and held-out plans get shorter. Among sampled plans the property stays near its start (.22 → .21)
+#   while the paper's rule pushes it down (.15). The model learns the curator's taste along with, and here at
+#   the expense of, planning skill. Your tiny run is far too small to show these effects reliably; it shows
+#   the measurement.
+# * The pool itself looks clean to a validity check. A preference shows only in a comparison with what could
+#   have been kept, on the right property — an auditor has to know what to look for.
+#
+# The paper's point, at scale: when users' choices of what to share decide the next model's training data,
+# the reward is whatever those choices favour, and no one has written it down.

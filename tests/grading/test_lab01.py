@@ -1,0 +1,158 @@
+"""Grading lab 01 (PDDL and plan validation): applicable, apply, validate_plan against the package.
+
+The package's GroundAction.applicable/apply and validate are the reference (themselves checked against
+VAL in tests/test_val_differential.py). Edge cases: negative preconditions, equality and static
+preconditions (static_failures), an action whose add and delete effects overlap, steps naming no ground
+action, the empty plan with the goal true initially.
+"""
+
+import random
+from pathlib import Path
+
+import pytest
+
+from itdeploy_lite.planning import GroundAction, domain_path, load_task, parse_task, validate
+from itdeploy_lite.planning.generators import generate_problems
+from itdeploy_lite.planning.mutate import mutations
+
+COURIER = Path(__file__).resolve().parents[1] / "fixtures" / "courier"
+SIZES = {
+    "blocksworld": {"blocks": 5},
+    "rovers": {"rovers": 1, "waypoints": 4, "cameras": 1, "objectives": 2},
+    "gripper": {"balls": 3},
+    "sokoban": {"grid": 5, "boxes": 1, "walls": 3},
+}
+
+
+@pytest.fixture(scope="module")
+def lab(load_lab):
+    return load_lab("01")
+
+
+def _generated(domain, seed=3):
+    problem = generate_problems(domain, SIZES[domain], count=1, seed=seed)[0]
+    return parse_task(domain_path(domain).read_text(), problem.pddl), list(problem.witness_plan)
+
+
+def _states_along(task, plan):
+    """The initial state and the state after each step of a valid plan."""
+    states = [task.init]
+    for step in plan:
+        name, *args = step.strip("()").split()
+        states.append(task.ground_action(name, args).apply(states[-1]))
+    return states
+
+
+def _atom(*words):
+    return tuple(words)
+
+
+def _action(pre_pos=(), pre_neg=(), add=(), delete=(), static_failures=()):
+    return GroundAction("a", (), frozenset(pre_pos), frozenset(pre_neg), frozenset(add), frozenset(delete),
+                        tuple(static_failures))
+
+
+def test_applicable_matches_the_package_along_plans(lab):
+    for domain in SIZES:
+        task, plan = _generated(domain)
+        for state in _states_along(task, plan):
+            for action in task.ground_actions():
+                assert lab.applicable(state, action) == action.applicable(state), (domain, str(action))
+
+
+def test_applicable_edge_cases(lab):
+    p, q = _atom("p"), _atom("q")
+    assert lab.applicable(frozenset({p}), _action(pre_pos=[p]))
+    assert not lab.applicable(frozenset(), _action(pre_pos=[p]))
+    # negative precondition: q must be false
+    assert lab.applicable(frozenset({p}), _action(pre_pos=[p], pre_neg=[q]))
+    assert not lab.applicable(frozenset({p, q}), _action(pre_pos=[p], pre_neg=[q]))
+    # no preconditions at all: always applicable
+    assert lab.applicable(frozenset(), _action())
+    # a false static precondition (or equality) makes an action never applicable
+    assert not lab.applicable(frozenset({p}), _action(pre_pos=[p], static_failures=["(road l1 l3)"]))
+
+
+def test_applicable_negative_preconditions_and_equality(lab):
+    task = load_task(COURIER / "domain.pddl", COURIER / "p01.pddl")
+    checked = 0
+    for state in (task.init, task.init | {_atom("broken", obj) for obj in task.objects}):
+        for action in task.ground_actions():
+            assert lab.applicable(state, action) == action.applicable(state), str(action)
+            checked += 1
+    # drive from a place to itself breaks (not (= ?from ?to)): a static failure
+    vans = [o for o, t in task.objects.items() if t == "van"]
+    places = [o for o, t in task.objects.items() if t == "place"]
+    if vans and places:
+        same = task.ground_action("drive", [vans[0], places[0], places[0]])
+        assert not lab.applicable(task.init | {_atom("at", vans[0], places[0])}, same)
+    assert checked > 0
+
+
+def test_apply_matches_the_package_along_plans(lab):
+    for domain in SIZES:
+        task, plan = _generated(domain, seed=4)
+        state = task.init
+        for step in plan:
+            name, *args = step.strip("()").split()
+            action = task.ground_action(name, args)
+            assert lab.apply(state, action) == action.apply(state), (domain, step)
+            state = action.apply(state)
+
+
+def test_apply_deletes_before_adding(lab):
+    p, q, r = _atom("p"), _atom("q"), _atom("r")
+    both = _action(add=[p, r], delete=[p, q])
+    assert lab.apply(frozenset({p, q}), both) == frozenset({p, r})
+    assert lab.apply(frozenset(), both) == frozenset({p, r})
+    # deleting an atom that is false and adding one already true change nothing else
+    assert lab.apply(frozenset({r}), _action(add=[r], delete=[q])) == frozenset({r})
+
+
+def test_apply_does_not_change_its_input(lab):
+    p, q = _atom("p"), _atom("q")
+    state = frozenset({p})
+    result = lab.apply(state, _action(add=[q], delete=[p]))
+    assert state == frozenset({p}) and result == frozenset({q})
+
+
+def test_validate_plan_on_valid_and_mutated_plans(lab):
+    checked = 0
+    for domain in SIZES:
+        for seed in (5, 6):
+            task, plan = _generated(domain, seed)
+            plans = [plan] + [m for _, m in mutations(plan, task.objects, task.schemas, random.Random(seed))]
+            for candidate in plans:
+                reference = validate(task, candidate)
+                got = tuple(lab.validate_plan(task, candidate))
+                assert got == (reference.valid, reference.failed_step), (domain, candidate)
+                checked += 1
+    assert checked > 50
+
+
+def test_validate_plan_reports_the_first_failing_step(lab):
+    task, plan = _generated("blocksworld", seed=7)
+    # an inapplicable step first, then a step naming nothing: the first one is reported
+    bad = plan[:1] + plan[:1] + ["(teleport b1)"]
+    assert tuple(lab.validate_plan(task, bad)) == (False, 2)
+    assert tuple(lab.validate_plan(task, plan + ["(fly b1 b2)"])) == (False, len(plan) + 1)
+    assert tuple(lab.validate_plan(task, ["(pick-up)"])) == (False, 1)  # wrong number of arguments
+    assert tuple(lab.validate_plan(task, ["(pick-up nothing)"])) == (False, 1)  # unknown object
+    assert tuple(lab.validate_plan(task, ["()"])) == (False, 1)  # no action name
+
+
+def test_validate_plan_goal_and_empty_plan(lab):
+    task, plan = _generated("gripper", seed=8)
+    valid, failed = lab.validate_plan(task, plan[:-1])  # executes, but the goal is unmet
+    assert (valid, failed) == (False, None)
+    assert tuple(lab.validate_plan(task, [])) == (False, None)
+    goal_true = load_task(COURIER / "domain.pddl", COURIER / "p04-goal-true.pddl")
+    assert tuple(lab.validate_plan(goal_true, [])) == (True, None)
+
+
+def test_validate_plan_keeps_an_atom_both_deleted_and_added(lab):
+    task = load_task(COURIER / "domain.pddl", COURIER / "p04-goal-true.pddl")
+    # riding from l1 to l1 deletes and adds (at b1 l1): it stays true, so riding on from l1 works
+    plan = ["(ride b1 l1 l1)", "(ride b1 l1 l2)"]
+    assert tuple(lab.validate_plan(task, plan)) == (True, None) == (validate(task, plan).valid, None)
+    assert tuple(lab.validate_plan(task, ["(ride b1 l2 l1)"])) == (False, 1)

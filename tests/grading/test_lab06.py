@@ -1,0 +1,131 @@
+"""Grading lab 06 (the loop): heldout_ratio, solved_by_size, longest_valid_plan, first_generation_solved.
+
+References: the loop's own metrics (itdeploy_lite.loop.pass_at_k_by_size and generation_metrics, what a run
+writes to metrics.json) on synthetic validated records, and hand-computed values. Edge cases: metrics out of
+order, generation 0 missing or solving nothing, several samples per task (pass@k), invalid plans longer than
+the valid ones, generations without a valid plan, sizes never solved.
+"""
+
+import random
+
+import pytest
+
+from itdeploy_lite.loop import generation_metrics, pass_at_k_by_size
+
+
+@pytest.fixture(scope="module")
+def lab(load_lab):
+    return load_lab("06")
+
+
+def _records(seed=0, generations=3, sizes=("b5", "b6", "b7", "b10"), tasks=4, samples=3):
+    """Synthetic validated trace records: several samples per task, random validity and lengths."""
+    rng = random.Random(seed)
+    out = []
+    for g in range(generations):
+        for size in sizes:
+            for t in range(tasks):
+                for k in range(samples):
+                    valid = rng.random() < 0.3
+                    out.append({"generation": g, "task_id": f"g{g}-{size}-{t}", "sample_id": k, "size": size,
+                                "valid": valid, "plan_length": rng.randint(1, 9) if valid else rng.randint(0, 30)})
+    return out
+
+
+# --- exercise 1 ---------------------------------------------------------------------------------------------
+def test_heldout_ratio_by_hand(lab):
+    metrics = [{"generation": 0, "heldout_solved_fraction": 0.2}, {"generation": 1, "heldout_solved_fraction": 0.25},
+               {"generation": 2, "heldout_solved_fraction": 0.1}]
+    assert lab.heldout_ratio(metrics) == pytest.approx([1.0, 1.25, 0.5])
+
+
+def test_heldout_ratio_sorts_by_generation(lab):
+    metrics = [{"generation": 2, "heldout_solved_fraction": 0.3}, {"generation": 0, "heldout_solved_fraction": 0.2},
+               {"generation": 1, "heldout_solved_fraction": 0.1, "other": "keys are ignored"}]
+    assert lab.heldout_ratio(metrics) == pytest.approx([1.0, 0.5, 1.5])
+
+
+def test_heldout_ratio_of_the_default_run(lab):
+    solved = [0.22, 0.2267, 0.2467, 0.28, 0.2733, 0.2733]  # README: 1.24x after five generations
+    ratios = lab.heldout_ratio([{"generation": g, "heldout_solved_fraction": f} for g, f in enumerate(solved)])
+    assert len(ratios) == 6 and ratios[-1] == pytest.approx(1.2423, abs=1e-3)
+
+
+def test_heldout_ratio_without_a_baseline_raises(lab):
+    with pytest.raises(ValueError):
+        lab.heldout_ratio([{"generation": 0, "heldout_solved_fraction": 0.0},
+                           {"generation": 1, "heldout_solved_fraction": 0.1}])
+    with pytest.raises(ValueError):
+        lab.heldout_ratio([{"generation": 1, "heldout_solved_fraction": 0.1},
+                           {"generation": 2, "heldout_solved_fraction": 0.2}])
+
+
+# --- exercise 2 ---------------------------------------------------------------------------------------------
+def test_solved_by_size_matches_the_loop(lab):
+    for seed in range(3):
+        records = _records(seed)
+        mine, loop = lab.solved_by_size(records), pass_at_k_by_size(records)
+        assert list(mine) == list(loop)
+        assert mine == pytest.approx(loop)
+
+
+def test_solved_by_size_by_hand(lab):
+    records = [
+        {"size": "b7", "task_id": "x", "valid": False},
+        {"size": "b7", "task_id": "x", "valid": True},   # a task is solved if any of its samples is valid
+        {"size": "b5", "task_id": "y", "valid": False},
+        {"size": "b7", "task_id": "z", "valid": False},
+        {"size": "b5", "task_id": "w", "valid": True},
+        {"size": "b5", "task_id": "v", "valid": False},
+    ]
+    result = lab.solved_by_size(records)
+    assert list(result) == ["b7", "b5"]  # order of first appearance
+    assert result == pytest.approx({"b7": 0.5, "b5": 1 / 3})
+    assert lab.solved_by_size([]) == {}
+
+
+def test_solved_by_size_on_greedy_eval_records_is_the_metrics_entry(lab):
+    records = [r for r in _records(7, generations=1, samples=1)]
+    metrics = generation_metrics(0, records, ["b5", "b6", "b7", "b10"], 0, None, None, {})
+    assert lab.solved_by_size(records) == pytest.approx(metrics["heldout_solved_by_size"], abs=1e-4)
+
+
+# --- exercise 3 ---------------------------------------------------------------------------------------------
+def test_longest_valid_plan_matches_the_loop_per_generation(lab):
+    records = _records(3, generations=4)
+    result = lab.longest_valid_plan(records)
+    assert list(result) == [0, 1, 2, 3]
+    for g in range(4):
+        rows = [r for r in records if r["generation"] == g]
+        assert result[g] == generation_metrics(g, rows, [], 0, None, None, {})["longest_valid_plan"]
+
+
+def test_longest_valid_plan_by_hand(lab):
+    records = [
+        {"generation": 2, "valid": True, "plan_length": 4},
+        {"generation": 0, "valid": True, "plan_length": 6},
+        {"generation": 0, "valid": False, "plan_length": 40},  # invalid: never counts
+        {"generation": 2, "valid": True, "plan_length": 9},
+        {"generation": 1, "valid": False, "plan_length": 12},  # a generation without a valid plan
+        {"generation": 0, "valid": True, "plan_length": 3},
+    ]
+    result = lab.longest_valid_plan(records)
+    assert result == {0: 6, 1: 0, 2: 9}
+    assert list(result) == [0, 1, 2]
+    assert lab.longest_valid_plan([]) == {}
+
+
+# --- exercise 4 ---------------------------------------------------------------------------------------------
+def test_first_generation_solved_by_hand(lab):
+    by_size = [{"b5": 0.5, "b8": 0.0, "b9": 0.0}, {"b5": 0.0, "b8": 0.0, "b9": 0.0},
+               {"b5": 0.25, "b8": 0.04, "b9": 0.0}, {"b5": 0.5, "b8": 0.0, "b9": 0.0}]
+    result = lab.first_generation_solved(by_size)
+    assert result == {"b5": 0, "b8": 2, "b9": None}
+    assert list(result) == ["b5", "b8", "b9"]
+    assert lab.first_generation_solved([]) == {}
+
+
+def test_first_generation_solved_in_the_default_run(lab):
+    b9 = [0.0, 0.0, 0.0, 0.04, 0.04, 0.04]
+    by_size = [{"b7": 0.24, "b9": v, "b10": 0.0} for v in b9]
+    assert lab.first_generation_solved(by_size) == {"b7": 0, "b9": 3, "b10": None}

