@@ -10,6 +10,7 @@
     itdeploy ablate --policies paper,none,latest,longest,random-valid [run flags]   one plot, one line per preset
     itdeploy rl [run flags] [--rl-learning-rate LR] ...   the explicit RL baseline (GRPO-style REINFORCE)
     itdeploy pretrain [DOMAIN] ...  train the generation-0 embedded model
+    itdeploy grade SUBMISSIONS [--out scores.csv]   grade a class's lab notebooks (labs/INSTRUCTORS.md)
 
 Exit codes: 0 success (``validate``: plan valid), 1 a negative answer (``validate``: plan invalid;
 ``solve``: no plan), 2 bad input (missing file, malformed PDDL, bad arguments).
