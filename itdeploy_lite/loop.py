@@ -493,6 +493,11 @@ def run(config: RunConfig) -> list[dict]:
 
     config = apply_preset(config)
     config.check()
+    # bitsandbytes (imported by peft and unsloth when installed) warns at import that an optional CPU
+    # kernel package is missing; nothing here needs it.
+    import logging
+
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     if config.backend == "unsloth":  # Unsloth must patch transformers/TRL before they are used
         get_backend("unsloth", config.load_in_4bit)._fast()
     _quiet()
@@ -665,9 +670,12 @@ def _copy_base(source: Path, dest: Path) -> Path:
 
 def _quiet() -> None:
     """Silence library chatter (dataset map bars, weight-loading bars, warnings); our own bars stay."""
+    import logging
+
     import datasets
     import transformers
 
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)  # see run()
     datasets.disable_progress_bars()
     transformers.utils.logging.disable_progress_bar()
     transformers.utils.logging.set_verbosity_error()

@@ -369,6 +369,7 @@ def model_card(metrics: dict) -> str:
         f"- Command: `itdeploy pretrain --domain {c['domain']} --n-problems {c['n_problems']} --steps {c['steps']} "
         f"--batch-size {c['batch_size']} --lr {c['lr']} --seed {c['seed']}"
         + (f" --trace {c['model']['plan_trace']}" if c["model"]["plan_trace"] != "none" else "")
+        + (f" --sizes '{json.dumps(c['sizes'])}'" if c.get("sizes") else "")
         + (f" --tail '{json.dumps(c['tail_sizes'])}' --tail-fraction {c['tail_fraction']}" if c["tail_sizes"] else " --tail '[]'")
         + (" --reference witness" if c.get("reference", "bfs") != "bfs" else "")
         + "` (then `python experiments/gen0_card.py <folder> --samples 8` for this card's table).",
@@ -423,6 +424,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trace", choices=("none", "delta"), default=defaults.model.plan_trace)
     parser.add_argument("--hidden-size", type=int, default=defaults.model.hidden_size)
     parser.add_argument("--layers", type=int, default=defaults.model.num_layers)
+    parser.add_argument("--sizes", default=None, help="JSON list of the main corpus' sizes, e.g. "
+                        "'[{\"grid\": 5, \"boxes\": 1, \"walls\": 3}]'; default: the domain's DEFAULT_SIZES")
     parser.add_argument("--tail", default=None, help="JSON list of tail sizes, e.g. '[{\"blocks\": 5, \"name_pool\": 10}]'; "
                         "'[]' for none; default: the domain's DEFAULT_TAILS")
     parser.add_argument("--tail-fraction", type=float, default=None)
@@ -436,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
                         intermediate_size=4 * args.hidden_size, plan_trace=args.trace)
     config = PretrainConfig(domain=args.domain, n_problems=args.n_problems, steps=args.steps,
                             batch_size=args.batch_size, lr=args.lr, seed=args.seed, model=model,
+                            sizes=json.loads(args.sizes) if args.sizes else None,
                             tail_sizes=json.loads(args.tail) if args.tail is not None else None, tail_fraction=args.tail_fraction,
                             eval_per_size=args.eval_per_size, eval_split=args.eval_split, out_dir=args.out,
                             reference=args.reference,
