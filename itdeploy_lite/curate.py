@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -242,12 +241,9 @@ def write_curated(selected: list[dict], jsonl_path: str | Path, dataset_dir: str
     write_jsonl_atomic(jsonl_path, rows)
     dataset = to_dataset(selected)
     if dataset_dir is not None:
-        dataset_dir = Path(dataset_dir)
-        tmp = dataset_dir.with_name(dataset_dir.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        dataset.save_to_disk(str(tmp))
-        shutil.rmtree(dataset_dir, ignore_errors=True)
-        os.replace(tmp, dataset_dir)
+        from itdeploy_lite.paths import replace_folder
+
+        replace_folder(dataset_dir, lambda tmp: dataset.save_to_disk(str(tmp)))
     return dataset
 
 

@@ -21,7 +21,7 @@ import torch
 from tqdm.auto import tqdm
 from transformers import StoppingCriteria, StoppingCriteriaList
 
-from itdeploy_lite.prompts import completion_plan_text, task_prompt
+from itdeploy_lite.prompts import completion_plan_text
 
 #: Completion tokens one plan step takes, per completion format (measured on reference plans: a
 #: Blocksworld step is 6 tokens plain and 25-30 with the ``delta`` trace; Rovers/Sokoban steps are longer).
@@ -53,7 +53,8 @@ class DeployConfig:
     progress: bool = True
 
 
-def token_budget(task, trace: str = "none", steps_per_object: float = 3.0, cap: int = 1024) -> int:
+def token_budget(task, trace: str = "none", steps_per_object: float = 3.0, cap: int = 1024,
+                 tokens_per_step: int | None = None, floor: int = 16) -> int:
     """Completion-token budget for a task: ``steps_per_object x objects`` plan steps, at most ``cap``.
 
     Args:
@@ -62,12 +63,15 @@ def token_budget(task, trace: str = "none", steps_per_object: float = 3.0, cap: 
         steps_per_object: plan steps allowed per object (3 gives a 10-block task 32 steps; an optimal
             Blocksworld plan has at most about ``2n`` steps).
         cap: hard maximum, in tokens.
+        tokens_per_step: overrides ``trace``'s tokens per step (another tokenizer, e.g. an LLM's BPE).
+        floor: the smallest budget, in tokens.
 
     Returns:
-        The budget in tokens: ``min(cap, max(16, steps x tokens per step))``.
+        The budget in tokens: ``min(cap, max(floor, steps x tokens per step))``.
     """
     steps = math.ceil(steps_per_object * max(1, len(task.objects))) + 2
-    return min(cap, max(16, steps * TOKENS_PER_STEP.get(trace, TOKENS_PER_STEP["none"])))
+    per_step = tokens_per_step or TOKENS_PER_STEP.get(trace, TOKENS_PER_STEP["none"])
+    return min(cap, max(floor, steps * per_step))
 
 
 class _RowBudget(StoppingCriteria):
@@ -168,7 +172,8 @@ def sample_completions(model, tokenizer, prompts: Sequence[str], budgets: Sequen
 
 
 def deploy(model, tokenizer, tasks: Sequence[tuple[str, object]], config: DeployConfig = DeployConfig(),
-           generation: int = 0, prompt_format=None, problems: Sequence[str] | None = None) -> list[dict]:
+           generation: int = 0, prompt_format=None, problems: Sequence[str] | None = None,
+           backend=None) -> list[dict]:
     """Sample ``config.samples_per_task`` completions for every task (the paper's deployment step).
 
     Args:
@@ -181,6 +186,8 @@ def deploy(model, tokenizer, tasks: Sequence[tuple[str, object]], config: Deploy
         prompt_format: a :class:`~itdeploy_lite.backends.formats.PromptFormat`; default the embedded
             model's compact format (its trace read from the model's config).
         problems: the problems' PDDL texts, one per task (the ``pddl`` format shows them).
+        backend: the :class:`~itdeploy_lite.backends.Backend` whose ``generate`` samples; default
+            :func:`sample_completions` (what every backend uses).
 
     Returns:
         One record per sample, ordered by task then ``sample_id``: ``{"generation": int, "task_id": str,
@@ -202,8 +209,9 @@ def deploy(model, tokenizer, tasks: Sequence[tuple[str, object]], config: Deploy
     problems = list(problems) if problems is not None else [""] * len(tasks)
     prompts = [prompt_format.prompt(task, pddl) for (_, task), pddl in zip(tasks, problems)]
     budgets = [prompt_format.budget(task, config.max_new_tokens, config.steps_per_object) for _, task in tasks]
-    samples = sample_completions(model, tokenizer, prompts, budgets, config.samples_per_task, config.temperature,
-                                 config.top_p, config.batch_size, config.seed, config.progress, f"deploy gen {generation}")
+    generate = backend.generate if backend is not None else sample_completions
+    samples = generate(model, tokenizer, prompts, budgets, config.samples_per_task, config.temperature,
+                       config.top_p, config.batch_size, config.seed, config.progress, f"deploy gen {generation}")
     return [{"generation": generation, "task_id": task_id, "sample_id": s, "prompt": prompts[t], **sample}
             for t, (task_id, _) in enumerate(tasks) for s, sample in enumerate(samples[t])]
 

@@ -12,12 +12,12 @@ with ``PeftModel.from_pretrained``, as in the Hugging Face notebooks::
 from __future__ import annotations
 
 import math
-import os
-import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from itdeploy_lite.paths import replace_folder
 
 
 @dataclass
@@ -130,8 +130,10 @@ def finetune(
     from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
 
     config.check()
+    from itdeploy_lite.llm.registry import is_hub_id
+
     base = Path(base)
-    if not base.is_dir() and not _looks_like_hub_id(str(base)):
+    if not base.is_dir() and not is_hub_id(str(base)):
         raise FileNotFoundError(f"base model folder not found: {base}")
     if init_adapter is not None and not Path(init_adapter).is_dir():
         raise FileNotFoundError(f"adapter to continue from not found: {init_adapter}")
@@ -163,10 +165,6 @@ def finetune(
     stats = train_lora(model, tokenizer, dataset, config, out_dir, peft_config=peft_config, seed=seed, progress=progress)
     stats["seconds"] = time.perf_counter() - start
     return stats
-
-
-def _looks_like_hub_id(text: str) -> bool:
-    return text.count("/") == 1 and not text.startswith((".", "/")) and not Path(text).exists()
 
 
 def check_dataset(dataset):
@@ -243,11 +241,7 @@ def train_lora(model, tokenizer, dataset, config: FinetuneConfig, out_dir: str |
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     tail = losses[-max(1, len(losses) // 10) :]
     trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
-    tmp = out_dir.with_name(out_dir.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    trainer.model.save_pretrained(str(tmp))
-    shutil.rmtree(out_dir, ignore_errors=True)
-    os.replace(tmp, out_dir)
+    replace_folder(out_dir, lambda tmp: trainer.model.save_pretrained(str(tmp)))
     return {
         "rows": len(dataset),
         "steps": steps,

@@ -37,6 +37,7 @@ from pathlib import Path
 
 from itdeploy_lite.curate import POLICIES, curate, read_jsonl, write_curated, write_jsonl_atomic
 from itdeploy_lite.finetune import FinetuneConfig
+from itdeploy_lite.paths import replace_folder
 
 
 @dataclass
@@ -369,13 +370,15 @@ def validate_records(records: list[dict], tasks: dict[str, LoopTask], prompt_for
 
 
 def sample(model, tokenizer, tasks: list[LoopTask], samples: dict[str, int] | int, config: RunConfig,
-           generation: int, seed: int, temperature: float | None = None, prompt_format=None) -> list[dict]:
+           generation: int, seed: int, temperature: float | None = None, prompt_format=None,
+           backend=None) -> list[dict]:
     """Sample completions for ``tasks`` with :func:`itdeploy_lite.deploy.deploy` and validate them.
 
     Args:
         samples: samples per task, one number or per size label.
         temperature: ``0`` for greedy decoding; default ``config.temperature``.
         prompt_format: the model's :class:`~itdeploy_lite.backends.formats.PromptFormat` (default compact).
+        backend: the run's :class:`~itdeploy_lite.backends.Backend` (samples with its ``generate``).
 
     Returns:
         Validated trace records (see :func:`validate_records`), ordered by task then sample.
@@ -392,7 +395,7 @@ def sample(model, tokenizer, tasks: list[LoopTask], samples: dict[str, int] | in
             seed=seed + k, progress=config.progress,
         )
         records += deploy(model, tokenizer, [(t.task_id, t.task) for t in group], deploy_config, generation,
-                          prompt_format=prompt_format, problems=[t.pddl for t in group])
+                          prompt_format=prompt_format, problems=[t.pddl for t in group], backend=backend)
     order = {t.task_id: i for i, t in enumerate(tasks)}
     records.sort(key=lambda r: (order[r["task_id"]], r["sample_id"]))
     return validate_records(records, {t.task_id: t for t in tasks}, prompt_format)
@@ -498,15 +501,14 @@ def run(config: RunConfig) -> list[dict]:
     import logging
 
     logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
-    if config.backend == "unsloth":  # Unsloth must patch transformers/TRL before they are used
-        get_backend("unsloth", config.load_in_4bit)._fast()
+    backend = get_backend(config.backend, config.load_in_4bit)
+    backend.prepare()  # Unsloth must patch transformers/TRL before they are used
     _quiet()
     if config.threads:
         import torch
 
         torch.set_num_threads(config.threads)
     source, kind = resolve_base(config.model, config.domain)
-    backend = get_backend(config.backend, config.load_in_4bit)
     run_dir = prepare_run_dir(config, Path(source) if Path(source).is_dir() else None)
     base = _copy_base(source, run_dir / "base_model") if kind == "embedded" else source
     if config.warm_start:
@@ -578,10 +580,10 @@ def _generation(config: RunConfig, setup: _Setup, run_dir: Path, g: int, heldout
         seconds["finetune"], adapter = ft["seconds"], ft.get("adapter")
     model, tokenizer = setup.backend.load(setup.base, run_dir / adapter if adapter else None)
     fmt = prompt_format(config, setup.kind, model, tokenizer)
-    ev = _stage(gen_dir, "evaluate", lambda: _evaluate(config, model, tokenizer, heldout, gen_dir, g, fmt))
+    ev = _stage(gen_dir, "evaluate", lambda: _evaluate(config, setup, model, tokenizer, heldout, gen_dir, g, fmt))
     seconds["evaluate"] = ev["seconds"]
     if g < config.generations:
-        dep = _stage(gen_dir, "deploy", lambda: _deploy(config, model, tokenizer, run_dir, gen_dir, g, exclude, fmt))
+        dep = _stage(gen_dir, "deploy", lambda: _deploy(config, setup, model, tokenizer, run_dir, gen_dir, g, exclude, fmt))
         seconds["deploy"] = dep["seconds"]
     sizes = list(dict.fromkeys(t.size for t in heldout))
     row = generation_metrics(g, read_jsonl(gen_dir / "eval.jsonl"), sizes, pool_size, ft, dep, seconds)
@@ -597,7 +599,7 @@ def _warm_start(config: RunConfig, backend, kind: str, source, run_dir: Path) ->
     from transformers import AutoTokenizer
 
     from itdeploy_lite.planning import parse_task
-    from itdeploy_lite.planning.generators.splits import make_split
+    from itdeploy_lite.planning.generators.splits import SPLITS, make_split
     from itdeploy_lite.planning.search import breadth_first_search
 
     if kind == "embedded":
@@ -605,7 +607,8 @@ def _warm_start(config: RunConfig, backend, kind: str, source, run_dir: Path) ->
                          "trained by `itdeploy pretrain`")
     tokenizer = AutoTokenizer.from_pretrained(str(source))
     fmt = prompt_format(config, kind, None, tokenizer)
-    problems = make_split(config.domain, "pretrain", max(1, -(-config.warm_start // len(_pretrain_sizes(config)))))
+    per_size = -(-config.warm_start // len(SPLITS[config.domain]["pretrain"]))  # ceiling division
+    problems = make_split(config.domain, "pretrain", max(1, per_size))
     text = _domain_text(config.domain)
     rows = []
     for p in problems[: config.warm_start]:
@@ -618,12 +621,6 @@ def _warm_start(config: RunConfig, backend, kind: str, source, run_dir: Path) ->
     backend.merge(source, adapter, run_dir / "base_model")
     return {"rows": len(rows), "steps": stats["steps"], "train_loss": stats["train_loss"],
             "base_model": "base_model"}
-
-
-def _pretrain_sizes(config: RunConfig) -> list[dict]:
-    from itdeploy_lite.planning.generators.splits import SPLITS
-
-    return SPLITS[config.domain]["pretrain"]
 
 
 def apply_preset(config: RunConfig) -> RunConfig:
@@ -661,10 +658,7 @@ def _copy_base(source: Path, dest: Path) -> Path:
     """Copy the base model folder into the run once (temp + rename), so every generation of the run,
     resumed or not, loads the same weights even if the shipped checkpoint is replaced meanwhile."""
     if not dest.is_dir():
-        tmp = dest.with_name(dest.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(source, tmp)
-        os.replace(tmp, dest)
+        replace_folder(dest, lambda tmp: shutil.copytree(source, tmp))
     return dest
 
 
@@ -701,11 +695,7 @@ def _finetune(config: RunConfig, setup: _Setup, run_dir: Path, g: int) -> dict:
     init = previous if config.init_from == "previous" and previous.is_dir() else None
     if not rows:  # nothing valid yet: this generation is the previous model
         if init is not None:
-            tmp = gen_dir / "adapter.tmp"
-            shutil.rmtree(tmp, ignore_errors=True)
-            shutil.copytree(init, tmp)
-            shutil.rmtree(gen_dir / "adapter", ignore_errors=True)
-            os.replace(tmp, gen_dir / "adapter")
+            replace_folder(gen_dir / "adapter", lambda tmp: shutil.copytree(init, tmp))
             return {"adapter": f"gen_{g:02d}/adapter", "rows": 0, "steps": 0, "note": "empty pool: previous adapter kept"}
         return {"adapter": None, "rows": 0, "steps": 0, "note": "empty pool: base model kept"}
     if not config.progress:
@@ -717,14 +707,16 @@ def _finetune(config: RunConfig, setup: _Setup, run_dir: Path, g: int) -> dict:
     return stats
 
 
-def _evaluate(config: RunConfig, model, tokenizer, heldout: list[LoopTask], gen_dir: Path, g: int, fmt=None) -> dict:
+def _evaluate(config: RunConfig, setup: _Setup, model, tokenizer, heldout: list[LoopTask], gen_dir: Path, g: int,
+              fmt) -> dict:
     records = sample(model, tokenizer, heldout, 1, config, g, seed=_seed(config.seed, g, "eval"), temperature=0.0,
-                     prompt_format=fmt)
+                     prompt_format=fmt, backend=setup.backend)
     write_jsonl_atomic(gen_dir / "eval.jsonl", records)
     return {"tasks": len(records), "solved": sum(r["valid"] for r in records)}
 
 
-def _deploy(config: RunConfig, model, tokenizer, run_dir: Path, gen_dir: Path, g: int, exclude: set, fmt=None) -> dict:
+def _deploy(config: RunConfig, setup: _Setup, model, tokenizer, run_dir: Path, gen_dir: Path, g: int, exclude: set,
+            fmt) -> dict:
     if config.tasks:
         tasks = user_tasks(config)
         samples: dict[str, int] | int = config.samples_per_task
@@ -734,7 +726,8 @@ def _deploy(config: RunConfig, model, tokenizer, run_dir: Path, gen_dir: Path, g
             previous = json.loads((run_dir / f"gen_{g - 1:02d}" / "deploy.done.json").read_text(encoding="utf-8"))
             allocation, samples = frontier_allocation(config, previous["pass_at_k_by_size"])
         tasks = fresh_tasks(config, g, allocation, exclude)
-    records = sample(model, tokenizer, tasks, samples, config, g, seed=_seed(config.seed, g, "deploy"), prompt_format=fmt)
+    records = sample(model, tokenizer, tasks, samples, config, g, seed=_seed(config.seed, g, "deploy"), prompt_format=fmt,
+                     backend=setup.backend)
     write_jsonl_atomic(gen_dir / "traces.jsonl", records)
     valid_lengths = [r["plan_length"] for r in records if r["valid"]]
     return {

@@ -25,7 +25,6 @@ import random
 import time
 from functools import lru_cache
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm

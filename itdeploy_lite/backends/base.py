@@ -42,6 +42,9 @@ class Backend:
 
             check_4bit_supported(self.device)
 
+    def prepare(self) -> None:
+        """Do what must happen before transformers is used in this process (nothing, except for Unsloth)."""
+
     def load(self, base: str | Path, adapter: str | Path | None = None):
         """Load ``base`` (a model folder or hub id), with a saved LoRA ``adapter`` on top, for sampling.
 
@@ -76,21 +79,18 @@ class Backend:
     def merge(self, base: str | Path, adapter: str | Path, out_dir: str | Path) -> Path:
         """Save ``base`` with ``adapter`` merged into it as a full model folder (used for a warm start:
         the warm-started model is the run's generation 0). Written to ``<out_dir>.tmp``, then renamed."""
-        import os
-        import shutil
-
         import torch
         from peft import PeftModel
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        out_dir = Path(out_dir)
+        from itdeploy_lite.paths import replace_folder
+
         tokenizer = AutoTokenizer.from_pretrained(str(base))
         model = AutoModelForCausalLM.from_pretrained(str(base), dtype=torch.float32)
         model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
-        tmp = out_dir.with_name(out_dir.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        shutil.rmtree(out_dir, ignore_errors=True)
-        os.replace(tmp, out_dir)
-        return out_dir
+
+        def save(tmp: Path) -> None:
+            model.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+
+        return replace_folder(out_dir, save)

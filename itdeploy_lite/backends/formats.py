@@ -12,7 +12,6 @@ The loop only ever calls :meth:`PromptFormat.prompt`, :meth:`PromptFormat.plan_t
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -104,14 +103,13 @@ class PromptFormat:
     def budget(self, task, cap: int, steps_per_object: float = 3.0) -> int:
         """Completion-token budget for ``task``: ``steps_per_object`` plan steps per object, at most ``cap``
         (a thinking model's reasoning needs ``cap`` itself: with ``thinking`` the budget is ``cap``)."""
-        if self.name == "compact":
-            from itdeploy_lite.deploy import token_budget
+        from itdeploy_lite.deploy import token_budget
 
+        if self.name == "compact":
             return token_budget(task, self.trace, steps_per_object, cap)
         if self.thinking:
             return cap
-        steps = math.ceil(steps_per_object * max(1, len(task.objects))) + 2
-        return min(cap, max(32, steps * PDDL_TOKENS_PER_STEP))
+        return token_budget(task, steps_per_object=steps_per_object, cap=cap, tokens_per_step=PDDL_TOKENS_PER_STEP, floor=32)
 
 
 def format_for(model_kind: str, requested: str, tokenizer, domain: str, trace: str = "none",
@@ -119,9 +117,10 @@ def format_for(model_kind: str, requested: str, tokenizer, domain: str, trace: s
     """The format a run uses: ``requested`` (``compact``/``pddl``), or with ``"auto"`` the model's own
     (``compact`` for the embedded planner, whose vocabulary has no room for PDDL text; ``pddl`` for LLMs).
 
+    ``compact`` for an LLM is allowed (a fine-tune on compact prompts).
+
     Raises:
-        ValueError: ``compact`` asked for an LLM is allowed (a compact-prompt fine-tune), ``pddl`` for
-            the embedded planner is not (its word-level vocabulary cannot spell a PDDL file).
+        ValueError: ``pddl`` for the embedded planner (its word-level vocabulary cannot spell a PDDL file).
     """
     name = ("compact" if model_kind == "embedded" else "pddl") if requested == "auto" else requested
     if name == "pddl" and model_kind == "embedded":

@@ -10,8 +10,6 @@ used, and a process that has used it should not be relied on for the ``hf`` back
 from __future__ import annotations
 
 import time
-from pathlib import Path
-
 from itdeploy_lite.backends.base import Backend
 
 
@@ -24,6 +22,10 @@ class UnslothBackend(Backend):
 
     name = "unsloth"
     max_seq_length = 2048
+
+    def prepare(self) -> None:
+        """Import unsloth now: it must patch transformers and TRL before they are used."""
+        self._fast()
 
     def check(self) -> None:
         from itdeploy_lite.llm.errors import require
@@ -84,9 +86,11 @@ class UnslothBackend(Backend):
 
             model = PeftModel.from_pretrained(model, str(init_adapter), is_trainable=True)
         else:
+            from itdeploy_lite.llm.registry import LINEAR_PROJECTIONS
+
             targets = _lora_targets(config.target_modules)
             if targets == "all-linear":
-                targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+                targets = list(LINEAR_PROJECTIONS)
             model = fast.get_peft_model(model, r=config.lora_r, lora_alpha=config.lora_alpha,
                                         lora_dropout=config.lora_dropout, target_modules=targets, random_state=seed,
                                         use_gradient_checkpointing="unsloth" if self.device == "cuda" else False)

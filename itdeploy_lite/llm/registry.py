@@ -76,6 +76,10 @@ MODELS: dict[str, ModelSpec] = {
 }
 
 
+#: The linear projections of a Llama/Qwen block: LoRA's targets in the paper's recipe and in Unsloth's.
+LINEAR_PROJECTIONS: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
 @dataclass(frozen=True)
 class Preset:
     """LoRA, optimisation and sampling settings for one generation of the loop.
@@ -99,7 +103,7 @@ class Preset:
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.05
-    target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+    target_modules: tuple[str, ...] = LINEAR_PROJECTIONS
     learning_rate: float = 1e-5
     epochs: int = 2
     batch_size: int = 8
@@ -153,6 +157,11 @@ def get_preset(name: str) -> Preset:
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
+def is_hub_id(text: str) -> bool:
+    """True for a Hugging Face hub id ``org/name`` (not a relative or absolute path)."""
+    return bool(_HUB_ID.match(text)) and not text.startswith((".", "/"))
+
+
 def resolve_model(name_or_path: str | Path) -> ModelSpec:
     """The :class:`ModelSpec` for a registry name, a local model folder, or a hub id ``org/name``.
 
@@ -168,7 +177,7 @@ def resolve_model(name_or_path: str | Path) -> ModelSpec:
         if not (path / "config.json").is_file():
             raise LLMSetupError(f"{text} is not a model folder (it has no config.json): give a folder written by save_pretrained.")
         return ModelSpec(name=path.name, source=str(path.resolve()), description=f"local model {path}")
-    if _HUB_ID.match(text) and not text.startswith((".", "/")):
+    if is_hub_id(text):
         return ModelSpec(name=text, source=text, description=f"hub model {text}", thinking="thinking" in text.lower())
     raise LLMSetupError(
         f"unknown model {text!r}: use one of {', '.join(MODELS)}, a local model folder, or a Hugging Face hub id like org/name."
