@@ -2,10 +2,11 @@
 
 :func:`deploy` is the paper's deployment step (Section 3): every task gets ``k`` sampled completions,
 recorded as trace rows ``{generation, task_id, sample_id, prompt, completion, n_tokens}``. Sampling is
-batched ``model.generate`` with the KV cache and LEFT padding (a decoder-only model continues from the
-last position, so prompts of different lengths are padded on the left). Each row stops at ``</s>`` or
-at its own token budget, set by the task's size (:func:`token_budget`), so a model that rambles on a
-large task does not hold up the batch for the maximum length.
+batched with the KV cache and LEFT padding (a decoder-only model continues from the last position, so
+prompts of different lengths are padded on the left), by :func:`itdeploy_lite.decode.decode`: a row
+that is done leaves the batch and a waiting one takes its place (``model.generate`` remains as the
+fallback). Each row stops at ``</s>`` or at its own token budget, set by the task's size
+(:func:`token_budget`), so a model that rambles on a large task does not hold up the others.
 
 :func:`evaluate` samples (greedy by default), validates, and gives the solved fraction per task size
 and pass@k.
@@ -89,8 +90,8 @@ class _RowBudget(StoppingCriteria):
 @torch.no_grad()
 def sample_completions(model, tokenizer, prompts: Sequence[str], budgets: Sequence[int], k: int = 1,
                        temperature: float = 0.8, top_p: float = 1.0, batch_size: int = 128, seed: int = 0,
-                       progress: bool = True, desc: str = "sample") -> list[list[dict]]:
-    """Sample ``k`` completions per prompt with batched ``model.generate`` (KV cache, left padding).
+                       progress: bool = True, desc: str = "sample", engine: str = "auto") -> list[list[dict]]:
+    """Sample ``k`` completions per prompt, batched, with the KV cache.
 
     Any causal LM works: the embedded planner, a transformers or PEFT model, an Unsloth model after
     ``FastLanguageModel.for_inference``. Rows of similar prompt length share a batch; each row stops at
@@ -98,15 +99,20 @@ def sample_completions(model, tokenizer, prompts: Sequence[str], budgets: Sequen
 
     Args:
         model: a causal LM; put in eval mode here.
-        tokenizer: its tokenizer (padding side forced to left for the call, then restored; needs a pad token).
+        tokenizer: its tokenizer (needs a pad token; for ``generate`` the padding side is forced to left
+            for the call, then restored).
         prompts: prompt strings (already rendered, e.g. with a chat template; no special tokens are added).
         budgets: completion-token budget per prompt (tokens).
         k: samples per prompt (>= 1).
         temperature: 0 for greedy decoding.
         top_p: nucleus threshold (1.0 = off).
-        batch_size: sequences per ``generate`` call (>= 1).
-        seed: the same seed, model and prompts give the same completions.
+        batch_size: sequences decoded together (>= 1).
+        seed: the same seed, model, prompts and engine give the same completions.
         progress: show a tqdm bar labelled ``desc``.
+        engine: ``"refill"`` (:func:`itdeploy_lite.decode.decode`: finished rows leave the batch and
+            waiting rows join it; ~2-3x ``generate``'s tokens/s on the embedded model, see
+            ``benchmarks/sampling.py``), ``"generate"`` (``model.generate``, each batch padded to its
+            slowest row) or ``"auto"`` (``refill`` where the model's cache allows it, else ``generate``).
 
     Returns:
         ``out[i][j]`` = ``{"completion": str, "n_tokens": int, "ended": bool}`` for prompt ``i``, sample
@@ -114,24 +120,56 @@ def sample_completions(model, tokenizer, prompts: Sequence[str], budgets: Sequen
         padding); ``n_tokens`` counts its tokens; ``ended`` says whether the end token was written.
 
     Raises:
-        ValueError: ``k < 1``, ``batch_size < 1``, or ``budgets`` not one per prompt.
+        ValueError: ``k < 1``, ``batch_size < 1``, ``budgets`` not one per prompt, or an unknown engine.
     """
     if k < 1 or batch_size < 1:
         raise ValueError("samples per task (k) and batch_size must be >= 1")
     if len(budgets) != len(prompts):
         raise ValueError(f"{len(budgets)} budgets for {len(prompts)} prompts")
+    if engine not in ("auto", "refill", "generate"):
+        raise ValueError(f"engine must be 'auto', 'refill' or 'generate', got {engine!r}")
     model.eval()
-    side = tokenizer.padding_side
-    tokenizer.padding_side = "left"
-    lengths = [len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
+    prompt_ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
     rows = [(t, s) for t in range(len(prompts)) for s in range(k)]
-    rows.sort(key=lambda r: (lengths[r[0]], budgets[r[0]]))  # similar lengths share a batch: less padding
+    rows.sort(key=lambda r: (len(prompt_ids[r[0]]), budgets[r[0]]))  # similar lengths share a batch: less padding
     eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
     # Never sample padding, BOS or UNK - unless one of them is also the end token (SmolLM2 pads with it).
     suppress = [t for t in (pad, tokenizer.bos_token_id, tokenizer.unk_token_id) if t is not None and t != eos]
-    device = next(model.parameters()).device
-    out: dict[tuple[int, int], dict] = {}
     bar = tqdm(total=len(rows), desc=desc, unit="sample", disable=not progress)
+    try:
+        ids = None
+        if engine in ("auto", "refill"):
+            from itdeploy_lite.decode import decode
+
+            try:
+                ids = decode(model, [prompt_ids[t] for t, _ in rows], [budgets[t] for t, _ in rows], [eos], pad,
+                             temperature, top_p, batch_size, seed, suppress, on_finish=lambda _: bar.update(1))
+            except TypeError:
+                if engine == "refill":
+                    raise
+        if ids is None:
+            ids = _generate(model, tokenizer, prompts, budgets, rows, temperature, top_p, batch_size, seed, suppress, bar)
+    finally:
+        bar.close()
+    out: dict[tuple[int, int], dict] = {}
+    for (t, s), completion in zip(rows, ids):
+        completion = completion[: budgets[t]]
+        ended = eos in completion
+        if ended:
+            completion = completion[: completion.index(eos) + 1]
+        out[(t, s)] = {"completion": tokenizer.decode(completion, skip_special_tokens=False),
+                       "n_tokens": len(completion), "ended": ended}
+    return [[out[(t, s)] for s in range(k)] for t in range(len(prompts))]
+
+
+def _generate(model, tokenizer, prompts, budgets, rows, temperature, top_p, batch_size, seed, suppress, bar):
+    """``model.generate`` over ``rows`` (``(prompt, sample)`` pairs), left-padded batches of ``batch_size``;
+    each row's token ids without padding."""
+    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
+    device = next(model.parameters()).device
+    side = tokenizer.padding_side
+    tokenizer.padding_side = "left"
+    out = []
     try:
         for b, start in enumerate(range(0, len(rows), batch_size)):
             batch = rows[start : start + batch_size]
@@ -154,21 +192,15 @@ def sample_completions(model, tokenizer, prompts: Sequence[str], budgets: Sequen
                 suppress_tokens=suppress or None,
                 use_cache=True,
             )
-            for (t, s), ids in zip(batch, output[:, prompt_length:].tolist()):
-                ids = ids[: budgets[t]]
-                ended = eos in ids
-                if ended:
-                    ids = ids[: ids.index(eos) + 1]
-                else:
+            for ids in output[:, prompt_length:].tolist():
+                if eos not in ids:
                     while ids and ids[-1] == pad:
                         ids.pop()
-                out[(t, s)] = {"completion": tokenizer.decode(ids, skip_special_tokens=False),
-                               "n_tokens": len(ids), "ended": ended}
+                out.append(ids)
             bar.update(len(batch))
     finally:
-        bar.close()
         tokenizer.padding_side = side
-    return [[out[(t, s)] for s in range(k)] for t in range(len(prompts))]
+    return out
 
 
 def deploy(model, tokenizer, tasks: Sequence[tuple[str, object]], config: DeployConfig = DeployConfig(),

@@ -5,8 +5,16 @@ For generation ``g = 0 .. G`` (model ``M_0`` is the embedded base model)::
     if g >= 1:  curate   the traces of generations 0..g-1            -> gen_g/curated.jsonl, gen_g/curated/
                 finetune M_g from the base (or from M_{g-1}) on them   -> gen_g/adapter/
     evaluate    M_g greedily on the FIXED held-out tasks               -> gen_g/eval.jsonl
-    if g < G:   deploy   M_g on fresh tasks, k samples each, validate -> gen_g/traces.jsonl
+    pool_eval   M_g greedily on the deployment pool (protocol pool)    -> gen_g/pool_eval.jsonl
+    deploy      M_g on the pool, k samples each, validate             -> gen_g/traces.jsonl
     metrics     of generation g                                        -> gen_g/metrics.json
+
+Two protocols say what the model is deployed on. ``pool`` (the default) is the paper's: one fixed task
+set, drawn once (:func:`~itdeploy_lite.planning.generators.splits.make_pool`), from sizes generation 0
+solves to sizes well beyond them, deployed on in every generation including the last; a task is solved
+in a generation when one of its ``k`` samples is valid (the paper's count). ``fresh`` deploys on new
+tasks each generation and skips the last generation's deployment (nothing would be trained on it).
+Either way the held-out tasks (disjoint, up to larger sizes) are the stronger test of generalisation.
 
 The base model is copied into the run folder (``base_model/``) at the start, and its weight hash is
 kept in ``config.json``: every generation, resumed or not, builds on the same weights.
@@ -44,14 +52,19 @@ from itdeploy_lite.paths import replace_folder
 class RunConfig:
     """One run of the loop; every field is an ``itdeploy run`` flag (``--tasks-per-generation``, ...).
 
-    The defaults are the main job: Blocksworld, 5 generations, the paper's curation rule.
+    The defaults are the main job: Blocksworld, 5 generations, the paper's protocol and curation rule.
 
     Attributes:
         domain: ``blocksworld``, ``rovers`` or ``sokoban`` (with ``tasks``: a built-in name or a domain file).
         generations: fine-tuned generations after generation 0 (the paper: ~5).
-        tasks_per_generation: fresh tasks deployed on per generation, spread evenly over ``sizes``.
+        protocol: ``pool`` (the paper's: the same fixed pool of tasks deployed on every generation) or
+            ``fresh`` (new tasks every generation). See the module docstring.
+        tasks_per_generation: tasks deployed on per generation, spread evenly over ``sizes``: the pool's
+            size (protocol ``pool``), or the fresh tasks drawn per generation (protocol ``fresh``).
         sizes: deployment task sizes, ``;``-separated ``K=V[,K=V]`` (e.g. ``blocks=4;blocks=5``); a bare
-            integer means that many blocks (Blocksworld). Empty: the domain's ``train`` split sizes.
+            integer means that many blocks (Blocksworld). Empty: the domain's pool sizes
+            (:data:`~itdeploy_lite.planning.generators.splits.POOLS`; protocol ``pool``) or its ``train``
+            split sizes (protocol ``fresh``).
         samples_per_task: completions sampled per task (the paper's k).
         temperature: sampling temperature (the paper: 0.6).
         top_p: nucleus sampling threshold (1.0: off).
@@ -62,14 +75,16 @@ class RunConfig:
         decisions: the decisions file for ``curation=manual`` (JSONL, see :func:`itdeploy_lite.curate.manual`).
         init_from: ``base`` (the paper: each generation is fine-tuned from the base model on the whole
             pool) or ``previous`` (continue the previous generation's adapter). Flag: ``--from``.
-        frontier: focus deployment on the frontier: sizes whose pass@k in the previous generation was
-            strictly between 0 and 1 (and the first unsolved size above them) get most of the sampling
-            budget and ``frontier_samples`` samples per task; the total number of samples is unchanged.
+        frontier: focus deployment on the frontier (protocol ``fresh`` only): sizes whose pass@k in the
+            previous generation was strictly between 0 and 1 (and the first unsolved size above them) get
+            most of the sampling budget and ``frontier_samples`` samples per task; the total number of
+            samples is unchanged.
         frontier_samples: samples per task on frontier sizes (with ``frontier``).
         frontier_floor: relative weight of non-frontier sizes in the budget (with ``frontier``).
         heldout_per_size: held-out tasks per size (the ``heldout`` split, fixed seed).
-        tasks: a folder of PDDL problem files to deploy on instead of generated tasks; they are also the
-            evaluation set (there is no separate held-out set for user tasks).
+        tasks: a folder of PDDL problem files to deploy on instead of generated tasks (the pool, with
+            protocol ``pool``); they are also the evaluation set (there is no separate held-out set for
+            user tasks).
         model: the generation-0 model: empty for the shipped embedded checkpoint of ``domain``; a shipped
             checkpoint name (``blocksworld-small``); a model folder; a pretrained LLM by registry name
             (``smollm2-135m`` offline, ``qwen3-0.6b``, ``qwen3-1.7b``, ``qwen3-4b-thinking`` on a GPU) or a
@@ -96,7 +111,8 @@ class RunConfig:
 
     domain: str = "blocksworld"
     generations: int = 5
-    tasks_per_generation: int = 150
+    protocol: str = field(default="pool", metadata={"choices": ("pool", "fresh")})
+    tasks_per_generation: int = 200
     sizes: str = ""
     samples_per_task: int = 8
     temperature: float = 0.6
@@ -142,6 +158,11 @@ class RunConfig:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= {low}, got {getattr(self, name)}")
         if self.temperature < 0 or not 0 < self.top_p <= 1:
             raise ValueError(f"--temperature must be >= 0 and --top-p in (0, 1]; got {self.temperature}, {self.top_p}")
+        if self.protocol not in ("pool", "fresh"):
+            raise ValueError(f"--protocol must be 'pool' or 'fresh', got {self.protocol!r}")
+        if self.frontier and self.protocol != "fresh":
+            raise ValueError("--frontier moves deployment between sizes, so the pool would change: "
+                             "use it with --protocol fresh")
         if self.curation not in POLICIES:
             raise ValueError(f"--curation {self.curation!r}: unknown; known: {', '.join(POLICIES)}")
         if self.curation == "manual" and not self.decisions:
@@ -175,18 +196,20 @@ class LoopTask:
     pddl: str = ""
 
 
-def parse_sizes(domain: str, text: str) -> list[dict]:
-    """``"blocks=4;blocks=5"`` (or ``"4;5"`` for Blocksworld) -> size dicts; empty: the ``train`` split's.
+def parse_sizes(domain: str, text: str, protocol: str = "fresh") -> list[dict]:
+    """``"blocks=4;blocks=5"`` (or ``"4;5"`` for Blocksworld) -> size dicts; empty: the domain's
+    default for ``protocol`` (``pool``: its pool sizes; ``fresh``: the ``train`` split's).
 
     Raises:
         ValueError: a malformed entry (named) or an unknown domain.
     """
-    from itdeploy_lite.planning.generators.splits import BLOCK_NAMES, SPLITS
+    from itdeploy_lite.planning.generators.splits import BLOCK_NAMES, POOLS, SPLITS
 
     if not text.strip():
-        if domain not in SPLITS:
+        defaults = POOLS.get(domain) if protocol == "pool" else SPLITS.get(domain, {}).get("train")
+        if defaults is None:
             raise ValueError(f"no default sizes for domain {domain!r}; give --sizes or --tasks")
-        return [dict(s) for s in SPLITS[domain]["train"]]
+        return [dict(s) for s in defaults]
     sizes = []
     for entry in filter(None, (e.strip() for e in text.replace(" ", "").split(";"))):
         if entry.isdigit() and domain == "blocksworld":
@@ -257,6 +280,29 @@ def user_tasks(config: RunConfig) -> list[LoopTask]:
     return out
 
 
+def pool_tasks(config: RunConfig, exclude: set) -> list[LoopTask]:
+    """The fixed deployment pool (protocol ``pool``): ``tasks_per_generation`` tasks spread evenly over
+    the sizes, drawn once from the pool seed (the same tasks for every run seed and generation), none
+    equal to a held-out task (``exclude``: their keys); or the user's ``--tasks`` problems.
+
+    Raises:
+        ValueError: a size too small for its share of tasks (from the generator).
+    """
+    from itdeploy_lite.planning import parse_task
+    from itdeploy_lite.planning.generators.splits import make_pool
+
+    if config.tasks:
+        return user_tasks(config)
+    text = _domain_text(config.domain)
+    allocation = uniform_allocation(config)
+    tasks = []
+    for size in parse_sizes(config.domain, config.sizes, config.protocol):
+        label = size_label(config.domain, size)
+        for p in make_pool(config.domain, allocation[label], [size], exclude):
+            tasks.append(LoopTask(p.name, label, parse_task(text, p.pddl, config.domain, p.name), p.key, p.pddl))
+    return tasks
+
+
 def fresh_tasks(config: RunConfig, generation: int, allocation: dict[str, int], exclude: set) -> list[LoopTask]:
     """Generate this generation's deployment tasks: ``allocation[size label]`` new tasks per size.
 
@@ -268,7 +314,7 @@ def fresh_tasks(config: RunConfig, generation: int, allocation: dict[str, int], 
 
     text = _domain_text(config.domain)
     tasks = []
-    for size in parse_sizes(config.domain, config.sizes):
+    for size in parse_sizes(config.domain, config.sizes, config.protocol):
         label = size_label(config.domain, size)
         count = allocation.get(label, 0)
         if count == 0:
@@ -283,7 +329,7 @@ def fresh_tasks(config: RunConfig, generation: int, allocation: dict[str, int], 
 
 def uniform_allocation(config: RunConfig) -> dict[str, int]:
     """``tasks_per_generation`` spread evenly over the sizes (the remainder to the first sizes)."""
-    labels = [size_label(config.domain, s) for s in parse_sizes(config.domain, config.sizes)]
+    labels = [size_label(config.domain, s) for s in parse_sizes(config.domain, config.sizes, config.protocol)]
     base, extra = divmod(config.tasks_per_generation, len(labels))
     return {label: base + (i < extra) for i, label in enumerate(labels)}
 
@@ -302,7 +348,7 @@ def frontier_allocation(config: RunConfig, pass_at_k: dict[str, float]) -> tuple
     Returns:
         ``(tasks per size label, samples per task per size label)``; uniform if no size is on the frontier.
     """
-    labels = [size_label(config.domain, s) for s in parse_sizes(config.domain, config.sizes)]
+    labels = [size_label(config.domain, s) for s in parse_sizes(config.domain, config.sizes, config.protocol)]
     frontier = {l for l in labels if 0 < pass_at_k.get(l, 0) < 1}
     for low, high in zip(labels, labels[1:]):
         if pass_at_k.get(low, 0) > 0 and pass_at_k.get(high, 0) == 0:
@@ -410,8 +456,51 @@ def pass_at_k_by_size(records: list[dict]) -> dict[str, float]:
     return {size: sum(v.values()) / len(v) for size, v in solved.items()}
 
 
+#: The keys :func:`pool_metrics` adds to a generation's metrics.
+POOL_KEYS = ("pool_tasks", "pool_solved_fraction", "pool_solved_by_size", "pool_greedy_solved_fraction",
+             "pool_greedy_solved_by_size", "pool_valid_plan_lengths", "pool_longest_valid_plan",
+             "pool_mean_valid_plan_length")
+
+
+def pool_metrics(deploy_records: list[dict], greedy_records: list[dict]) -> dict:
+    """The paper's measures of one generation on the fixed deployment pool (protocol ``pool``).
+
+    Args:
+        deploy_records: the generation's validated deployment traces on the pool (k samples per task).
+        greedy_records: its validated greedy completions on the pool (one per task).
+
+    Returns:
+        ``{"pool_tasks": int, "pool_solved_fraction": fraction of pool tasks with a valid sample (the
+        paper's solved count, pass@k), "pool_solved_by_size": {size: fraction},
+        "pool_greedy_solved_fraction", "pool_greedy_solved_by_size", "pool_valid_plan_lengths": [steps]
+        (the shortest valid plan of each solved task: what curation keeps), "pool_longest_valid_plan":
+        steps (the longest of those; 0 if none solved), "pool_mean_valid_plan_length": steps or None}``.
+        The longest plan is taken over each task's *shortest* valid plan, so it grows when longer tasks
+        get solved, not when a solved task is solved with detours.
+    """
+    by_size = pass_at_k_by_size(deploy_records)
+    greedy_by_size = pass_at_k_by_size(greedy_records)
+    shortest: dict[str, int] = {}
+    for r in deploy_records:
+        if r["valid"]:
+            shortest[r["task_id"]] = min(r["plan_length"], shortest.get(r["task_id"], r["plan_length"]))
+    lengths = sorted(shortest.values())
+    n_tasks = len({r["task_id"] for r in deploy_records})
+    return {
+        "pool_tasks": n_tasks,
+        "pool_solved_fraction": round(len(shortest) / max(1, n_tasks), 4),
+        "pool_solved_by_size": {s: round(v, 4) for s, v in by_size.items()},
+        "pool_greedy_solved_fraction": round(sum(r["valid"] for r in greedy_records) / max(1, len(greedy_records)), 4),
+        "pool_greedy_solved_by_size": {s: round(v, 4) for s, v in greedy_by_size.items()},
+        "pool_valid_plan_lengths": lengths,
+        "pool_longest_valid_plan": max(lengths, default=0),
+        "pool_mean_valid_plan_length": round(sum(lengths) / len(lengths), 3) if lengths else None,
+    }
+
+
 def generation_metrics(generation: int, eval_records: list[dict], sizes: list[str], pool_size: int,
-                       finetune_summary: dict | None, deploy_summary: dict | None, seconds: dict) -> dict:
+                       finetune_summary: dict | None, deploy_summary: dict | None, seconds: dict,
+                       pool: dict | None = None) -> dict:
     """The ``metrics.json`` of one generation.
 
     Returns:
@@ -420,7 +509,9 @@ def generation_metrics(generation: int, eval_records: list[dict], sizes: list[st
         "mean_valid_plan_length" (steps or None), "train_pool_size" (rows M_g was trained on),
         "finetune": summary or None, "deploy": summary or None (M_g's deployment: tasks, samples,
         valid_fraction, solved_tasks, pass_at_k_by_size, longest_valid_plan, ...),
-        "stage_seconds": {stage: s}, "seconds": float (wall time of the generation's stages)}``.
+        "stage_seconds": {stage: s}, "seconds": float (wall time of the generation's stages)}``, and with
+        protocol ``pool`` the keys of :func:`pool_metrics` (``pool``; otherwise they are ``None``).
+        ``train_pool_size`` is the curated training set; ``pool_*`` keys are the deployment pool.
     """
     by_size = pass_at_k_by_size(eval_records)
     lengths = sorted(r["plan_length"] for r in eval_records if r["valid"])
@@ -436,6 +527,7 @@ def generation_metrics(generation: int, eval_records: list[dict], sizes: list[st
         "deploy": deploy_summary,
         "stage_seconds": seconds,
         "seconds": round(sum(seconds.values()), 2),
+        **(pool or dict.fromkeys(POOL_KEYS)),
     }
 
 
@@ -519,19 +611,25 @@ def run(config: RunConfig) -> list[dict]:
     setup = _Setup(backend, Path(base) if Path(base).is_dir() else base, kind)
     heldout = heldout_tasks(config)
     exclude = {t.key for t in heldout}
+    pool = pool_tasks(config, exclude) if config.protocol == "pool" else None
     metrics: list[dict] = []
     for g in range(config.generations + 1):
         gen_dir = run_dir / f"gen_{g:02d}"
         gen_dir.mkdir(exist_ok=True)
-        done = (gen_dir / "metrics.json").is_file() and (g == config.generations or (gen_dir / "deploy.done.json").is_file())
+        done = (gen_dir / "metrics.json").is_file() and (not _deploys(config, g) or (gen_dir / "deploy.done.json").is_file())
         if not done:
-            _generation(config, setup, run_dir, g, heldout, exclude)
+            _generation(config, setup, run_dir, g, heldout, exclude, pool)
         metrics.append(json.loads((gen_dir / "metrics.json").read_text(encoding="utf-8")))
         if not done:
             write_report(run_dir)
             _log(table(metrics))
     print(table(metrics))
     return metrics
+
+
+def _deploys(config: RunConfig, g: int) -> bool:
+    """Whether generation ``g`` is deployed: every generation on the pool, all but the last on fresh tasks."""
+    return config.protocol == "pool" or g < config.generations
 
 
 @dataclass
@@ -568,25 +666,34 @@ def prompt_format(config: RunConfig, kind: str, model, tokenizer):
     return format_for(kind, config.prompt_format, tokenizer, config.domain, trace, examples, thinking)
 
 
-def _generation(config: RunConfig, setup: _Setup, run_dir: Path, g: int, heldout: list[LoopTask], exclude: set) -> None:
+def _generation(config: RunConfig, setup: _Setup, run_dir: Path, g: int, heldout: list[LoopTask], exclude: set,
+                pool: list[LoopTask] | None) -> None:
     """Run generation ``g``'s unfinished stages, then (re)write its ``metrics.json`` from the stage markers."""
     gen_dir = run_dir / f"gen_{g:02d}"
     seconds: dict[str, float] = {}
     pool_size, ft, adapter, dep = 0, None, None, None
     if g >= 1:
-        pool = _stage(gen_dir, "curate", lambda: _curate(config, run_dir, g))
-        pool_size, seconds["curate"] = pool["rows"], pool["seconds"]
+        curated = _stage(gen_dir, "curate", lambda: _curate(config, run_dir, g))
+        pool_size, seconds["curate"] = curated["rows"], curated["seconds"]
         ft = _stage(gen_dir, "finetune", lambda: _finetune(config, setup, run_dir, g))
         seconds["finetune"], adapter = ft["seconds"], ft.get("adapter")
     model, tokenizer = setup.backend.load(setup.base, run_dir / adapter if adapter else None)
     fmt = prompt_format(config, setup.kind, model, tokenizer)
     ev = _stage(gen_dir, "evaluate", lambda: _evaluate(config, setup, model, tokenizer, heldout, gen_dir, g, fmt))
     seconds["evaluate"] = ev["seconds"]
-    if g < config.generations:
-        dep = _stage(gen_dir, "deploy", lambda: _deploy(config, setup, model, tokenizer, run_dir, gen_dir, g, exclude, fmt))
+    if pool is not None:
+        pe = _stage(gen_dir, "pool_eval", lambda: _evaluate(config, setup, model, tokenizer, pool, gen_dir, g, fmt,
+                                                            "pool_eval"))
+        seconds["pool_eval"] = pe["seconds"]
+    if _deploys(config, g):
+        dep = _stage(gen_dir, "deploy", lambda: _deploy(config, setup, model, tokenizer, run_dir, gen_dir, g, exclude,
+                                                        fmt, pool))
         seconds["deploy"] = dep["seconds"]
     sizes = list(dict.fromkeys(t.size for t in heldout))
-    row = generation_metrics(g, read_jsonl(gen_dir / "eval.jsonl"), sizes, pool_size, ft, dep, seconds)
+    pool_row = None
+    if pool is not None:
+        pool_row = pool_metrics(read_jsonl(gen_dir / "traces.jsonl"), read_jsonl(gen_dir / "pool_eval.jsonl"))
+    row = generation_metrics(g, read_jsonl(gen_dir / "eval.jsonl"), sizes, pool_size, ft, dep, seconds, pool_row)
     _write_json_atomic(gen_dir / "metrics.json", row)
 
 
@@ -707,19 +814,25 @@ def _finetune(config: RunConfig, setup: _Setup, run_dir: Path, g: int) -> dict:
     return stats
 
 
-def _evaluate(config: RunConfig, setup: _Setup, model, tokenizer, heldout: list[LoopTask], gen_dir: Path, g: int,
-              fmt) -> dict:
-    records = sample(model, tokenizer, heldout, 1, config, g, seed=_seed(config.seed, g, "eval"), temperature=0.0,
-                     prompt_format=fmt, backend=setup.backend)
-    write_jsonl_atomic(gen_dir / "eval.jsonl", records)
+def _evaluate(config: RunConfig, setup: _Setup, model, tokenizer, tasks: list[LoopTask], gen_dir: Path, g: int,
+              fmt, name: str = "eval") -> dict:
+    """Greedy completions of ``tasks`` (held-out: ``eval``, or the pool: ``pool_eval``) -> ``gen_dir/<name>.jsonl``."""
+    if name == "pool_eval" and config.tasks:  # the user's tasks are both the pool and the evaluation set
+        records = read_jsonl(gen_dir / "eval.jsonl")
+    else:
+        records = sample(model, tokenizer, tasks, 1, config, g, seed=_seed(config.seed, g, name), temperature=0.0,
+                         prompt_format=fmt, backend=setup.backend)
+    write_jsonl_atomic(gen_dir / f"{name}.jsonl", records)
     return {"tasks": len(records), "solved": sum(r["valid"] for r in records)}
 
 
 def _deploy(config: RunConfig, setup: _Setup, model, tokenizer, run_dir: Path, gen_dir: Path, g: int, exclude: set,
-            fmt) -> dict:
-    if config.tasks:
+            fmt, pool: list[LoopTask] | None) -> dict:
+    samples: dict[str, int] | int = config.samples_per_task
+    if pool is not None:
+        tasks = pool
+    elif config.tasks:
         tasks = user_tasks(config)
-        samples: dict[str, int] | int = config.samples_per_task
     else:
         allocation, samples = uniform_allocation(config), config.samples_per_task
         if config.frontier and g >= 1:

@@ -20,6 +20,11 @@ SUMMARY_KEYS = (
     "heldout_solved_by_size",
     "longest_valid_plan",
     "mean_valid_plan_length",
+    "pool_solved_fraction",
+    "pool_greedy_solved_fraction",
+    "pool_solved_by_size",
+    "pool_longest_valid_plan",
+    "pool_mean_valid_plan_length",
     "train_pool_size",
     "seconds",
 )
@@ -64,8 +69,11 @@ def _fmt(value, width: int, digits: int = 2) -> str:
 
 
 def table(rows: list[dict]) -> str:
-    """A plain-text table: one line per generation with held-out solved fraction (overall and per size),
-    longest and mean valid held-out plan, training pool size, deployment solved share and wall time.
+    """A plain-text table, one line per generation. With the pool protocol it starts with the deployment
+    pool (``pool``: solved fraction, a task solved when one of its k samples is valid; ``greedy``; the
+    ``longest`` of the solved tasks' shortest plans); then the held-out set (``held-out``: greedy solved
+    fraction overall and per size, its longest valid plan), the training rows, the deployment's solved
+    tasks and the wall time (seconds).
 
     Returns:
         The table text (header, rule, rows), without a trailing newline; ``"(no finished generation)"``
@@ -74,16 +82,21 @@ def table(rows: list[dict]) -> str:
     if not rows:
         return "(no finished generation)"
     sizes = list(rows[0].get("heldout_solved_by_size", {}))
-    head = ["gen", "solved"] + sizes + ["longest", "mean len", "pool", "deploy solved", "seconds"]
-    widths = [3, 6] + [max(4, len(s)) for s in sizes] + [7, 8, 5, 13, 7]
+    has_pool = rows[0].get("pool_solved_fraction") is not None
+    head = (["gen"] + (["pool", "greedy", "longest"] if has_pool else []) + ["held-out"] + sizes
+            + ["longest", "train", "deploy solved", "seconds"])
+    widths = [3] + ([5, 6, 7] if has_pool else []) + [8] + [max(4, len(s)) for s in sizes] + [7, 5, 13, 7]
     lines = ["  ".join(h.rjust(w) for h, w in zip(head, widths))]
     lines.append("  ".join("-" * w for w in widths))
     for row in rows:
         deploy = row.get("deploy") or {}
         solved = f"{deploy['solved_tasks']}/{deploy['tasks']}" if deploy else None
-        cells = [row["generation"], row["heldout_solved_fraction"]]
-        cells += [row["heldout_solved_by_size"].get(s) for s in sizes]
-        cells += [row["longest_valid_plan"], row["mean_valid_plan_length"], row["train_pool_size"], solved, row["seconds"]]
+        cells = [row["generation"]]
+        if has_pool:
+            cells += [row.get("pool_solved_fraction"), row.get("pool_greedy_solved_fraction"),
+                      row.get("pool_longest_valid_plan")]
+        cells += [row["heldout_solved_fraction"]] + [row["heldout_solved_by_size"].get(s) for s in sizes]
+        cells += [row["longest_valid_plan"], row["train_pool_size"], solved, row["seconds"]]
         lines.append("  ".join(_fmt(c, w, 1 if i == len(cells) - 1 else 2) for i, (c, w) in enumerate(zip(cells, widths))))
     return "\n".join(lines)
 
@@ -92,8 +105,11 @@ def write_csv(rows: list[dict], path: str | Path) -> Path:
     """Write ``metrics.csv``: one row per generation, per-size columns ``solved_<size>``; atomic (temp + rename)."""
     path = Path(path)
     sizes = list(rows[0].get("heldout_solved_by_size", {})) if rows else []
+    pool_sizes = list(rows[0].get("pool_solved_by_size") or {}) if rows else []
     fields = ["generation", "heldout_solved_fraction"] + [f"solved_{s}" for s in sizes]
-    fields += ["longest_valid_plan", "mean_valid_plan_length", "train_pool_size", "train_loss",
+    fields += ["longest_valid_plan", "mean_valid_plan_length", "pool_solved_fraction", "pool_greedy_solved_fraction"]
+    fields += [f"pool_solved_{s}" for s in pool_sizes]
+    fields += ["pool_longest_valid_plan", "pool_mean_valid_plan_length", "train_pool_size", "train_loss",
                "deploy_tasks", "deploy_samples", "deploy_valid_fraction", "deploy_solved_tasks",
                "deploy_longest_valid_plan", "seconds"]
     buffer = io.StringIO()
@@ -103,6 +119,7 @@ def write_csv(rows: list[dict], path: str | Path) -> Path:
         deploy = row.get("deploy") or {}
         out = {k: row.get(k) for k in fields if k in row}
         out.update({f"solved_{s}": row["heldout_solved_by_size"].get(s) for s in sizes})
+        out.update({f"pool_solved_{s}": (row.get("pool_solved_by_size") or {}).get(s) for s in pool_sizes})
         out["train_loss"] = (row.get("finetune") or {}).get("train_loss")
         out.update({f"deploy_{k}": deploy.get(k) for k in ("tasks", "samples", "valid_fraction", "solved_tasks", "longest_valid_plan")})
         writer.writerow(out)

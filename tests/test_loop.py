@@ -21,6 +21,8 @@ from itdeploy_lite.loop import (
     frontier_allocation,
     heldout_tasks,
     parse_sizes,
+    pool_metrics,
+    pool_tasks,
     run,
     uniform_allocation,
 )
@@ -62,6 +64,7 @@ def test_sizes_and_allocations():
     assert parse_sizes("rovers", "rovers=1,waypoints=4,cameras=1,objectives=1") == [
         {"rovers": 1, "waypoints": 4, "cameras": 1, "objectives": 1}]
     assert [s["blocks"] for s in parse_sizes("blocksworld", "")] == [4, 5, 6]  # the train split
+    assert [s["blocks"] for s in parse_sizes("blocksworld", "", "pool")] == list(range(3, 11))  # the pool
     with pytest.raises(ValueError, match="--sizes entry 'blocks'"):
         parse_sizes("blocksworld", "blocks")
     config = RunConfig(sizes="4;5;6;7", tasks_per_generation=10, samples_per_task=8, frontier_samples=16,
@@ -88,8 +91,38 @@ def test_heldout_is_fixed_and_deployment_tasks_are_fresh_and_disjoint():
     assert [t.task_id for t in g0] == [t.task_id for t in fresh_tasks(config, 0, uniform_allocation(config), exclude)]
 
 
+def test_the_pool_is_fixed_spans_sizes_and_never_meets_the_heldout_tasks():
+    config = RunConfig(heldout_per_size=2, tasks_per_generation=16)  # the default pool sizes: 3-10 blocks
+    exclude = {t.key for t in heldout_tasks(config)}
+    pool = pool_tasks(config, exclude)
+    assert [t.size for t in pool] == [f"b{n}" for n in range(3, 11) for _ in range(2)]
+    assert not {t.key for t in pool} & exclude and len({t.key for t in pool}) == 16
+    again = pool_tasks(RunConfig(heldout_per_size=2, tasks_per_generation=16, seed=7), exclude)
+    assert [t.pddl for t in again] == [t.pddl for t in pool]  # the same tasks for every run seed
+
+
+def test_pool_metrics_count_a_task_solved_once_and_keep_its_shortest_plan():
+    def rec(task, size, valid, length):
+        return {"task_id": task, "size": size, "valid": valid, "plan_length": length}
+
+    deploy = [rec("a", "b3", True, 6), rec("a", "b3", True, 4), rec("b", "b3", False, 2),
+              rec("c", "b8", True, 12), rec("c", "b8", True, 20), rec("d", "b8", False, 3)]
+    greedy = [rec("a", "b3", True, 4), rec("b", "b3", False, 0), rec("c", "b8", False, 1), rec("d", "b8", False, 0)]
+    m = pool_metrics(deploy, greedy)
+    assert m["pool_tasks"] == 4 and m["pool_solved_fraction"] == 0.5
+    assert m["pool_solved_by_size"] == {"b3": 0.5, "b8": 0.5}
+    assert m["pool_greedy_solved_fraction"] == 0.25 and m["pool_greedy_solved_by_size"] == {"b3": 0.5, "b8": 0.0}
+    assert m["pool_valid_plan_lengths"] == [4, 12]  # each solved task's shortest valid plan
+    assert m["pool_longest_valid_plan"] == 12 and m["pool_mean_valid_plan_length"] == 8.0
+    empty = pool_metrics([rec("a", "b3", False, 0)], [rec("a", "b3", False, 0)])
+    assert empty["pool_solved_fraction"] == 0 and empty["pool_longest_valid_plan"] == 0
+    assert empty["pool_mean_valid_plan_length"] is None
+
+
 def test_config_errors_are_named(tiny, tmp_path):
     for overrides, message in [
+        ({"protocol": "online"}, "--protocol must be"),
+        ({"frontier": True}, "--protocol fresh"),
         ({"curation": "best"}, "--curation 'best'"),
         ({"curation": "manual"}, "--decisions"),
         ({"samples_per_task": 0}, "--samples-per-task must be >= 1"),
@@ -115,9 +148,14 @@ def test_two_generations_end_to_end(reference_run):
     assert [m["generation"] for m in metrics] == [0, 1, 2]
     for name in ("config.json", "metrics.csv", "solved.png", "plan_lengths.png", "longest_plan.png"):
         assert (out / name).is_file(), name
-    for g in (0, 1):
+    pool_ids = None
+    for g in (0, 1, 2):  # the pool protocol deploys every generation, the last one too
         traces = read_jsonl(out / f"gen_{g:02d}" / "traces.jsonl")
         assert len(traces) == 4 * 2
+        ids = sorted({r["task_id"] for r in traces})
+        assert pool_ids in (None, ids) and len(ids) == 4  # the same pool of tasks every generation
+        pool_ids = ids
+        assert len(read_jsonl(out / f"gen_{g:02d}" / "pool_eval.jsonl")) == 4
         assert {"generation", "task_id", "sample_id", "prompt", "completion", "n_tokens", "valid", "failed_step",
                 "reason", "plan_length"} <= set(traces[0])
         assert all(r["generation"] == g for r in traces)
@@ -127,8 +165,10 @@ def test_two_generations_end_to_end(reference_run):
         assert (gen / "adapter" / "adapter_config.json").is_file()
         assert len(read_jsonl(gen / "curated.jsonl")) == 8 * g  # curation "none": every trace so far
         assert (gen / "curated" / "dataset_info.json").is_file()
-    assert not (out / "gen_02" / "traces.jsonl").exists()  # the last generation is evaluated, not deployed
     assert metrics[2]["train_pool_size"] == 16 and metrics[0]["train_pool_size"] == 0
+    for m in metrics:
+        assert m["pool_tasks"] == 4 and set(m["pool_solved_by_size"]) == {"b4", "b5"}
+        assert 0 <= m["pool_greedy_solved_fraction"] <= 1 and m["pool_solved_fraction"] == m["deploy"]["solved_tasks"] / 4
     assert set(metrics[0]["heldout_solved_by_size"]) == {"b5", "b6", "b7", "b8", "b9", "b10"}
     assert not list(out.rglob("*.tmp"))
     assert seconds < 150
@@ -142,7 +182,8 @@ def test_report_command(reference_run, capsys):
     assert printed == summary(metrics)
     assert main(["report", str(out)]) == 0
     text = capsys.readouterr().out
-    assert text.splitlines()[0].split()[:2] == ["gen", "solved"] and len(text.splitlines()) == 5
+    assert text.splitlines()[0].split()[:5] == ["gen", "pool", "greedy", "longest", "held-out"]
+    assert len(text.splitlines()) == 5
     assert main(["report", str(out.parent / "nothing")]) == 2
 
 
@@ -206,6 +247,14 @@ def test_rerun_of_a_finished_run_does_nothing_and_other_flags_are_refused(tiny, 
     assert changed == ["config.json"]
     assert main(tiny_flags(tiny, out) + ["--temperature", "0.9"]) == 2
     assert "holds a run with another config (temperature: 0.6 -> 0.9)" in capsys.readouterr().err
+
+
+def test_fresh_protocol_draws_new_tasks_and_skips_the_last_deployment(tiny, tmp_path):
+    out = tmp_path / "fresh"
+    metrics = run(tiny_config(tiny, out, protocol="fresh", generations=1))
+    assert not (out / "gen_01" / "traces.jsonl").exists()  # nothing would be trained on it
+    assert metrics[0]["pool_solved_fraction"] is None and not (out / "gen_00" / "pool_eval.jsonl").exists()
+    assert len(read_jsonl(out / "gen_00" / "traces.jsonl")) == 8
 
 
 def test_user_tasks_folder(tiny, tmp_path):

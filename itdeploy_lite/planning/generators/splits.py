@@ -19,6 +19,7 @@ from itdeploy_lite.planning.generators import GeneratedProblem, generate_problem
 
 SPLIT_NAMES: tuple[str, ...] = ("pretrain", "train", "heldout")
 SPLIT_SEED = 0
+POOL_SEED = 1  # the deployment pool's seed (see make_pool)
 BLOCK_NAMES = 10  # Blocksworld name pool: b1..b10, the largest held-out size.
 
 
@@ -57,6 +58,53 @@ SPLITS: dict[str, dict[str, list[dict]]] = {
         "heldout": [{"balls": n} for n in (4, 5, 6, 7, 8)],
     },
 }
+
+
+#: domain -> the sizes of the fixed deployment pool (the paper's task set, deployed every generation):
+#: from sizes generation 0 solves to sizes well beyond them (see :func:`make_pool`).
+POOLS: dict[str, list[dict]] = {
+    "blocksworld": _blocks(3, 4, 5, 6, 7, 8, 9, 10),
+    "rovers": _rovers((1, 3, 1, 1), (1, 4, 1, 1), (1, 4, 1, 2), (1, 5, 1, 2), (1, 6, 1, 2), (2, 6, 2, 3)),
+    "sokoban": _sokoban((5, 1, 3), (6, 1, 4), (5, 2, 3), (6, 2, 4), (7, 2, 6)),
+    "gripper": [{"balls": n} for n in (3, 4, 5, 6, 7, 8)],
+}
+
+
+def make_pool(domain: str, per_size: int, sizes: list[dict] | None = None, exclude: set | frozenset = frozenset(),
+              seed: int = POOL_SEED) -> list[GeneratedProblem]:
+    """The fixed deployment pool: ``per_size`` distinct tasks of each size, the same on every run.
+
+    This is the paper's task set (Corrêa et al., arXiv 2512.24940, Section 4): one set of tasks, drawn
+    once, that every generation is deployed on; a task counts as solved in a generation when one of its
+    ``k`` samples is valid. The pool depends only on the arguments (not on a run's seed), so runs with
+    different seeds deploy on the same tasks. Problem names are ``<domain>-pool-<size tag>-<index>``.
+
+    Args:
+        domain: a key of :data:`POOLS`.
+        per_size: tasks per size (>= 0).
+        sizes: the sizes (default ``POOLS[domain]``).
+        exclude: task keys (``GeneratedProblem.key``) never to draw, e.g. the held-out tasks of a run.
+        seed: the pool seed; the default :data:`POOL_SEED` gives the project's pool.
+
+    Returns:
+        The tasks, size by size in the order of ``sizes``.
+
+    Raises:
+        ValueError: an unknown domain, or a size too small for ``per_size`` tasks outside ``exclude``.
+    """
+    if sizes is None:
+        if domain not in POOLS:
+            raise ValueError(f"no deployment pool for domain {domain!r}; known: {', '.join(POOLS)}")
+        sizes = POOLS[domain]
+    problems: list[GeneratedProblem] = []
+    for size in sizes:
+        try:
+            problems += generate_problems(domain, size, per_size, seed=_seed(seed, domain, "pool", size),
+                                          prefix=f"{domain}-pool-{size_tag(domain, size)}",
+                                          accept=lambda p: p.key not in exclude)
+        except ValueError as err:
+            raise ValueError(f"deployment pool of {domain}: {err}") from None
+    return problems
 
 
 def task_digest(problem: GeneratedProblem) -> int:

@@ -1,0 +1,179 @@
+"""Batched sampling with a KV cache whose finished rows are refilled: the deployment step's engine.
+
+Deployment samples tens of thousands of short completions. ``model.generate`` pads every row of a batch
+to the slowest one and spends most of each step outside the model on a small CPU model; transformers'
+continuous batching (``generate_batch``) schedules from a Python thread with paged attention and ran
+at ~170 completion tokens/s here against ~2,800 for ``generate`` (embedded model, 1 CPU thread; see
+``benchmarks/sampling.py``). :func:`decode` is the plain loop instead, with one addition:
+
+* every step runs one forward pass of one new token per active row, on the model's own
+  ``DynamicCache`` (the same cache ``generate`` uses);
+* a row that writes an end token or reaches its budget leaves the batch at once (its cache rows are
+  dropped), and when half the batch has left, waiting prompts are prefilled and joined to it: the new
+  rows' cache is left-padded to the batch's length (or the batch's to theirs) and the attention mask
+  hides the padding, so each row attends to its own prompt and completion only;
+* leading cache columns that every row masks are trimmed, so the cache stays as long as the longest
+  live row.
+
+Position ids are passed per row (a row's first prompt token is position 0), so a row's logits are the
+same as a lone ``model.generate`` would see, up to float rounding.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+
+def supports_refill(cache) -> bool:
+    """Whether a cache returned by the model's forward is one :func:`decode` can join and trim: a
+    ``DynamicCache`` whose layers all hold plain ``keys``/``values`` tensors of shape
+    ``(batch, heads, time, head_dim)`` (Llama, Qwen, SmolLM2; not sliding-window or quantised caches)."""
+    layers = getattr(cache, "layers", None)
+    return bool(layers) and all(type(layer).__name__ == "DynamicLayer" for layer in layers)
+
+
+def _left_pad(tensor: torch.Tensor, width: int, dim: int) -> torch.Tensor:
+    if width == 0:
+        return tensor
+    pad = [0, 0] * (tensor.dim() - 1 - dim % tensor.dim()) + [width, 0]
+    return F.pad(tensor, pad)
+
+
+def _join(cache, mask: torch.Tensor, new_cache, new_mask: torch.Tensor) -> torch.Tensor:
+    """Append ``new_cache``'s rows to ``cache`` (in place), left-padding the shorter in time; the joined mask."""
+    length, new_length = mask.shape[1], new_mask.shape[1]
+    width = max(length, new_length)
+    for layer, new in zip(cache.layers, new_cache.layers):
+        layer.keys = torch.cat([_left_pad(layer.keys, width - length, 2), _left_pad(new.keys, width - new_length, 2)])
+        layer.values = torch.cat([_left_pad(layer.values, width - length, 2),
+                                  _left_pad(new.values, width - new_length, 2)])
+    return torch.cat([_left_pad(mask, width - length, 1), _left_pad(new_mask, width - new_length, 1)])
+
+
+def _select(cache, mask: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """Keep the batch rows ``keep`` (in place) and trim leading columns that every kept row masks."""
+    mask = mask[keep]
+    first = int(mask.any(0).long().argmax())
+    for layer in cache.layers:
+        layer.keys = layer.keys[keep, :, first:]
+        layer.values = layer.values[keep, :, first:]
+    return mask[:, first:]
+
+
+def next_tokens(logits: torch.Tensor, temperature: float, top_p: float, generator: torch.Generator,
+                suppress: torch.Tensor | None = None) -> torch.Tensor:
+    """One token per row: argmax for ``temperature == 0``, else a sample from the tempered distribution
+    cut to its top-``top_p`` probability mass (nucleus sampling; ``top_p = 1`` keeps every token).
+
+    Args:
+        logits: ``(rows, vocabulary)`` float logits of the next token.
+        temperature: >= 0. top_p: in (0, 1].
+        generator: the CPU random generator (the same seed gives the same tokens).
+        suppress: token ids never produced (their logits set to -inf), or None.
+
+    Returns:
+        ``(rows,)`` long tensor of token ids.
+    """
+    logits = logits.float()
+    if suppress is not None and suppress.numel():
+        logits[:, suppress] = float("-inf")
+    if temperature <= 0:
+        return logits.argmax(-1)
+    probs = torch.softmax(logits / temperature, dim=-1)
+    if top_p < 1.0:
+        sorted_probs, order = probs.sort(-1, descending=True)
+        drop = sorted_probs.cumsum(-1) - sorted_probs > top_p  # keep the smallest prefix reaching top_p
+        probs = probs.scatter(-1, order, sorted_probs.masked_fill(drop, 0.0))
+    return torch.multinomial(probs.cpu(), 1, generator=generator).squeeze(1).to(logits.device)
+
+
+@torch.no_grad()
+def decode(model, prompts: Sequence[Sequence[int]], budgets: Sequence[int], eos_ids: Sequence[int], pad_id: int,
+           temperature: float = 0.8, top_p: float = 1.0, batch_size: int = 128, seed: int = 0,
+           suppress: Sequence[int] = (), on_finish: Callable[[int], None] | None = None) -> list[list[int]]:
+    """Sample one completion per prompt, ``batch_size`` rows at a time, refilling finished rows.
+
+    Prompts are taken in the order given (sort them by length first: rows prefilled together are
+    left-padded to the longest). Each row stops after writing one of ``eos_ids`` (kept in its output) or
+    ``budgets[i]`` tokens.
+
+    Args:
+        model: a causal LM whose forward takes ``attention_mask``, ``position_ids`` and a
+            ``DynamicCache`` (see :func:`supports_refill`); in eval mode.
+        prompts: token ids per prompt (no padding).
+        budgets: completion-token budget per prompt (tokens, >= 1).
+        eos_ids: end-token ids.
+        pad_id: the id written into padding positions (masked, never attended to).
+        temperature, top_p: as :func:`next_tokens`.
+        batch_size: rows decoded together (>= 1).
+        seed: seeds the sampler; the same model, prompts, order and settings give the same tokens.
+        suppress: token ids never sampled.
+        on_finish: called with a prompt's index when its completion is done (e.g. a progress bar).
+
+    Returns:
+        ``out[i]``: the completion's token ids for ``prompts[i]``.
+
+    Raises:
+        ValueError: ``budgets`` not one per prompt, a budget < 1, or ``batch_size < 1``.
+        TypeError: the model's cache cannot be joined (:func:`supports_refill` is False).
+    """
+    if len(budgets) != len(prompts):
+        raise ValueError(f"{len(budgets)} budgets for {len(prompts)} prompts")
+    if batch_size < 1 or any(b < 1 for b in budgets):
+        raise ValueError("batch_size and every budget must be >= 1")
+    device = next(model.parameters()).device
+    generator = torch.Generator().manual_seed(seed)
+    eos = torch.tensor(sorted(set(eos_ids)), device=device)
+    banned = torch.tensor(sorted(set(suppress) - set(eos_ids)), dtype=torch.long, device=device)
+    budget_of = torch.tensor(list(budgets), device=device)
+    waiting = deque(range(len(prompts)))
+    out: list[list[int]] = [[] for _ in prompts]
+    rows = torch.empty(0, dtype=torch.long, device=device)  # prompt index of each batch row
+    cache, mask, positions, logits = None, None, None, None
+    while waiting or len(rows):
+        if waiting and len(rows) <= batch_size // 2:
+            new = [waiting.popleft() for _ in range(min(batch_size - len(rows), len(waiting)))]
+            width = max(len(prompts[i]) for i in new)
+            ids = torch.full((len(new), width), pad_id, device=device)
+            new_mask = torch.zeros((len(new), width), dtype=torch.long, device=device)
+            for r, i in enumerate(new):
+                ids[r, width - len(prompts[i]):] = torch.tensor(prompts[i], device=device)
+                new_mask[r, width - len(prompts[i]):] = 1
+            new_positions = (new_mask.cumsum(1) - 1).clamp(min=0)
+            result = model(input_ids=ids, attention_mask=new_mask, position_ids=new_positions, use_cache=True)
+            if not supports_refill(result.past_key_values):
+                raise TypeError(f"{type(model).__name__}'s cache ({type(result.past_key_values).__name__}) cannot be "
+                                "refilled; sample with model.generate instead")
+            new_rows = torch.tensor(new, device=device)
+            if cache is None:
+                cache, mask, positions = result.past_key_values, new_mask, new_positions[:, -1] + 1
+                logits, rows = result.logits[:, -1], new_rows
+            else:
+                mask = _join(cache, mask, result.past_key_values, new_mask)
+                positions = torch.cat([positions, new_positions[:, -1] + 1])
+                logits = torch.cat([logits, result.logits[:, -1]])
+                rows = torch.cat([rows, new_rows])
+        tokens = next_tokens(logits, temperature, top_p, generator, banned)
+        for i, t in zip(rows.tolist(), tokens.tolist()):
+            out[i].append(t)
+        lengths = torch.tensor([len(out[i]) for i in rows.tolist()], device=device)
+        done = torch.isin(tokens, eos) | (lengths >= budget_of[rows])
+        if done.any():
+            if on_finish is not None:
+                for i in rows[done].tolist():
+                    on_finish(i)
+            keep = (~done).nonzero().squeeze(1)
+            rows, tokens, positions = rows[keep], tokens[keep], positions[keep]
+            if not len(rows):
+                cache = None
+                continue
+            mask = _select(cache, mask, keep)
+        mask = torch.cat([mask, torch.ones((len(rows), 1), dtype=mask.dtype, device=device)], dim=1)
+        result = model(input_ids=tokens[:, None], attention_mask=mask, position_ids=positions[:, None],
+                       past_key_values=cache, use_cache=True)
+        cache, logits, positions = result.past_key_values, result.logits[:, -1], positions + 1
+    return out
