@@ -1,16 +1,23 @@
-"""Measure the main job: ``itdeploy run`` per domain, with and without curation, wall time per generation.
+"""The results table: the main job per domain, the paper's curation against none, over seeds.
 
-    python benchmarks/loop.py                       # all experiments below, one after the other
-    python benchmarks/loop.py main none             # only these
-    python benchmarks/loop.py main --threads 1 --out runs/bench
+    python benchmarks/loop.py                                  # every experiment below, seeds 0 1 2
+    python benchmarks/loop.py blocksworld blocksworld-none --seeds 0 1 2 --threads 1
+    python benchmarks/loop.py collapse collapse-none --seeds 0  # 15 generations (model collapse)
 
-Each experiment is a :class:`~itdeploy_lite.loop.RunConfig` (defaults = the main job) with a few fields
-changed; runs are resumable, so an interrupted benchmark continues where it stopped. At the end the
-script prints, per experiment, the per-generation table, the total wall time, and the ratio of the
-last generation's held-out solved fraction to generation 0's. The held-out set is the fixed ``heldout``
-split; nothing here is tuned on it.
+Each experiment is a :class:`~itdeploy_lite.loop.RunConfig` (defaults = the main job, ``itdeploy run``)
+with a few fields changed. Runs go to ``--out/<experiment>-s<seed>`` and are resumable: an interrupted
+benchmark continues where it stopped, and a finished run is only read back.
 
-Not a test: it takes minutes per experiment (the target for ``main`` is <= 10 min on a 2-core CPU).
+Written: ``benchmarks/results/fidelity.json`` (``--results``), one record per domain, curation, seed and
+generation, holding ``experiment``, ``domain``, ``curation``, ``seed`` and the keys of
+``itdeploy report --json`` (:data:`itdeploy_lite.report.SUMMARY_KEYS`). Records of experiments not run
+in this call are kept, so the file can be filled one experiment at a time. Printed: per experiment and
+generation, the mean and the spread (min-max) over seeds of the pool's solved fraction (a task solved
+when one of its k samples is valid), its greedy solved fraction, the longest valid pool plan and the
+held-out solved fraction, then the ratio last / first generation of the mean pool solved fraction.
+
+Nothing here is tuned on the held-out tasks. Not a test: minutes per run (the main job's target is
+<= 10 min on a 2-core CPU). Run at most two benchmarks at once, each with ``--threads 1``.
 """
 
 from __future__ import annotations
@@ -23,68 +30,88 @@ from dataclasses import replace
 from pathlib import Path
 
 from itdeploy_lite.loop import RunConfig, run
-from itdeploy_lite.report import table
+from itdeploy_lite.report import summary
 
 #: name -> (description, RunConfig overrides).
 EXPERIMENTS: dict[str, tuple[str, dict]] = {
-    "main": ("Blocksworld, the paper's curation (the default itdeploy run)", {}),
-    "none": ("Blocksworld, no curation (every trace, valid or not)", {"curation": "none"}),
-    "frontier": ("Blocksworld, curation + frontier-focused deployment over sizes 4-10",
-                 {"frontier": True, "sizes": "4;5;6;7;8;9;10"}),
-    "small": ("Blocksworld, generation 0 without the 5-block tail (data/models/blocksworld-small)",
-              {"model": "blocksworld-small"}),
-    "small-frontier": ("the same, frontier-focused deployment over sizes 4-8",
-                       {"model": "blocksworld-small", "frontier": True, "sizes": "4;5;6;7;8"}),
+    "blocksworld": ("Blocksworld, the paper's curation (the default itdeploy run)", {}),
+    "blocksworld-none": ("Blocksworld, no curation (every trace, valid or not)", {"curation": "none"}),
     "rovers": ("Rovers, the paper's curation", {"domain": "rovers"}),
     "rovers-none": ("Rovers, no curation", {"domain": "rovers", "curation": "none"}),
     "sokoban": ("Sokoban, the paper's curation", {"domain": "sokoban"}),
     "sokoban-none": ("Sokoban, no curation", {"domain": "sokoban", "curation": "none"}),
+    "collapse": ("Blocksworld, the paper's curation, 15 generations (model collapse)", {"generations": 15}),
+    "collapse-none": ("Blocksworld, no curation, 15 generations (model collapse)",
+                      {"generations": 15, "curation": "none"}),
 }
+DEFAULT_EXPERIMENTS = ("blocksworld", "blocksworld-none", "rovers", "rovers-none", "sokoban", "sokoban-none")
+COLUMNS = ("pool_solved_fraction", "pool_greedy_solved_fraction", "pool_longest_valid_plan", "heldout_solved_fraction")
+
+
+def records(name: str, config: RunConfig, metrics: list[dict]) -> list[dict]:
+    """One fidelity record per generation of a run."""
+    return [{"experiment": name, "domain": config.domain, "curation": config.curation, "seed": config.seed, **row}
+            for row in summary(metrics)]
+
+
+def spread_table(rows: list[dict]) -> str:
+    """Per generation: ``mean [min, max]`` over seeds of :data:`COLUMNS`, then the pool ratio last / first."""
+    seeds = sorted({r["seed"] for r in rows})
+    lines = [f"seeds {seeds}", "gen  " + "  ".join(f"{c:>26}" for c in COLUMNS)]
+    means = []
+    for g in sorted({r["generation"] for r in rows}):
+        cells = []
+        for column in COLUMNS:
+            values = [r[column] for r in rows if r["generation"] == g and r[column] is not None]
+            if not values:
+                cells.append(f"{'-':>26}")
+                continue
+            mean = sum(values) / len(values)
+            if column == "pool_solved_fraction":
+                means.append(mean)
+            cells.append(f"{mean:>8.3f} [{min(values):.3f}, {max(values):.3f}]".rjust(26))
+        lines.append(f"{g:>3}  " + "  ".join(cells))
+    if len(means) > 1 and means[0]:
+        lines.append(f"pool solved, last / first generation (mean over seeds): x{means[-1] / means[0]:.2f}")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("experiments", nargs="*", default=list(EXPERIMENTS), help=f"any of {', '.join(EXPERIMENTS)}")
+    parser.add_argument("experiments", nargs="*", default=list(DEFAULT_EXPERIMENTS), help=f"any of {', '.join(EXPERIMENTS)}")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--out", default="runs/bench", help="parent folder of the run folders")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--generations", type=int, default=RunConfig().generations)
+    parser.add_argument("--results", default="benchmarks/results/fidelity.json", help="the records file")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     args = parser.parse_args(argv)
     unknown = [e for e in args.experiments if e not in EXPERIMENTS]
     if unknown:
         parser.error(f"unknown experiment(s) {unknown}; known: {', '.join(EXPERIMENTS)}")
 
-    results = {}
+    results = Path(args.results)
+    kept = json.loads(results.read_text(encoding="utf-8")) if results.is_file() else []
+    new: list[dict] = []
     for name in args.experiments:
         description, overrides = EXPERIMENTS[name]
-        config = replace(RunConfig(), out=f"{args.out}/{name}-s{args.seed}", seed=args.seed, threads=args.threads,
-                         generations=args.generations, progress=False, **overrides)
-        print(f"\n=== {name}: {description}\n    {config.run_dir()}", file=sys.stderr, flush=True)
-        start = time.perf_counter()
-        metrics = run(config)
-        wall = time.perf_counter() - start
-        first, last = metrics[0]["heldout_solved_fraction"], metrics[-1]["heldout_solved_fraction"]
-        results[name] = {
-            "description": description,
-            "run_dir": str(config.run_dir()),
-            "wall_seconds_this_call": round(wall, 1),
-            "seconds_all_generations": round(sum(m["seconds"] for m in metrics), 1),
-            "solved_first": first,
-            "solved_last": last,
-            "ratio": round(last / first, 2) if first else None,
-            "longest_valid_plan": [m["longest_valid_plan"] for m in metrics],
-            "table": table(metrics),
-        }
-    print()
-    for name, r in results.items():
-        print(f"== {name}: {r['description']}  ({r['run_dir']})")
-        print(r["table"])
-        print(f"wall time {r['seconds_all_generations']} s (sum of stages); solved {r['solved_first']} -> "
-              f"{r['solved_last']} (x{r['ratio']}); longest valid plan per generation {r['longest_valid_plan']}\n")
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    summary = Path(args.out) / f"summary-s{args.seed}.json"
-    summary.write_text(json.dumps(results, indent=2), encoding="utf-8")
-    print(f"summary: {summary}")
+        for seed in args.seeds:
+            config = replace(RunConfig(), out=f"{args.out}/{name}-s{seed}", seed=seed, threads=args.threads,
+                             progress=False, **overrides)
+            print(f"\n=== {name} (seed {seed}): {description}\n    {config.run_dir()}", file=sys.stderr, flush=True)
+            start = time.perf_counter()
+            metrics = run(config)
+            print(f"    {time.perf_counter() - start:.0f} s this call; {sum(m['seconds'] for m in metrics):.0f} s "
+                  "of stages in all", file=sys.stderr, flush=True)
+            new += records(name, config, metrics)
+    done = {(r["experiment"], r["seed"]) for r in new}
+    merged = [r for r in kept if (r["experiment"], r["seed"]) not in done] + new
+    results.parent.mkdir(parents=True, exist_ok=True)
+    tmp = results.with_name(results.name + ".tmp")
+    tmp.write_text(json.dumps(merged, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(results)
+    for name in args.experiments:
+        print(f"\n== {name}: {EXPERIMENTS[name][0]}")
+        print(spread_table([r for r in merged if r["experiment"] == name]))
+    print(f"\nrecords: {results}")
     return 0
 
 

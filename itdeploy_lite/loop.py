@@ -327,6 +327,18 @@ def fresh_tasks(config: RunConfig, generation: int, allocation: dict[str, int], 
     return tasks
 
 
+def deployment_tasks(config: RunConfig, generation: int, exclude: set, allocation: dict[str, int] | None = None
+                     ) -> list[LoopTask]:
+    """The tasks generation ``generation`` is deployed on: the user's ``--tasks``, the fixed pool (protocol
+    ``pool``, the same every generation) or fresh tasks (protocol ``fresh``; ``allocation`` tasks per size
+    label, default :func:`uniform_allocation`). ``exclude``: the held-out tasks' keys."""
+    if config.tasks:
+        return user_tasks(config)
+    if config.protocol == "pool":
+        return pool_tasks(config, exclude)
+    return fresh_tasks(config, generation, allocation or uniform_allocation(config), exclude)
+
+
 def uniform_allocation(config: RunConfig) -> dict[str, int]:
     """``tasks_per_generation`` spread evenly over the sizes (the remainder to the first sizes)."""
     labels = [size_label(config.domain, s) for s in parse_sizes(config.domain, config.sizes, config.protocol)]
@@ -829,16 +841,11 @@ def _evaluate(config: RunConfig, setup: _Setup, model, tokenizer, tasks: list[Lo
 def _deploy(config: RunConfig, setup: _Setup, model, tokenizer, run_dir: Path, gen_dir: Path, g: int, exclude: set,
             fmt, pool: list[LoopTask] | None) -> dict:
     samples: dict[str, int] | int = config.samples_per_task
-    if pool is not None:
-        tasks = pool
-    elif config.tasks:
-        tasks = user_tasks(config)
-    else:
-        allocation, samples = uniform_allocation(config), config.samples_per_task
-        if config.frontier and g >= 1:
-            previous = json.loads((run_dir / f"gen_{g - 1:02d}" / "deploy.done.json").read_text(encoding="utf-8"))
-            allocation, samples = frontier_allocation(config, previous["pass_at_k_by_size"])
-        tasks = fresh_tasks(config, g, allocation, exclude)
+    allocation = None
+    if config.frontier and g >= 1:
+        previous = json.loads((run_dir / f"gen_{g - 1:02d}" / "deploy.done.json").read_text(encoding="utf-8"))
+        allocation, samples = frontier_allocation(config, previous["pass_at_k_by_size"])
+    tasks = pool if pool is not None else deployment_tasks(config, g, exclude, allocation)
     records = sample(model, tokenizer, tasks, samples, config, g, seed=_seed(config.seed, g, "deploy"), prompt_format=fmt,
                      backend=setup.backend)
     write_jsonl_atomic(gen_dir / "traces.jsonl", records)

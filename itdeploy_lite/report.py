@@ -139,9 +139,12 @@ def _write_text_atomic(path: Path, text: str) -> None:
 def plot(rows: list[dict], out_dir: str | Path, title: str = "") -> list[Path]:
     """Write the run's PNG plots to ``out_dir`` (each atomically).
 
-    * ``solved.png``: held-out solved fraction per generation (overall, and per task size);
-    * ``plan_lengths.png``: distribution of valid held-out plan lengths per generation (box plot);
-    * ``longest_plan.png``: longest valid plan per generation, held-out and in deployment.
+    * ``solved.png``: with the pool protocol, the pool's solved fraction (a task solved when one of its
+      k samples is valid) and greedy solved fraction per generation, beside the held-out solved
+      fraction per generation (overall, and per task size);
+    * ``plan_lengths.png``: distribution of valid plan lengths per generation (box plots): the pool's
+      solved tasks (shortest plan each) and the held-out set's;
+    * ``longest_plan.png``: longest valid plan per generation: pool, held-out and deployment samples.
 
     Returns:
         The paths written (none if ``rows`` is empty).
@@ -157,22 +160,49 @@ def plot(rows: list[dict], out_dir: str | Path, title: str = "") -> list[Path]:
     gens = [r["generation"] for r in rows]
     paths = []
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    has_pool = rows[0].get("pool_solved_fraction") is not None
+    fig, axes = plt.subplots(1, 2 if has_pool else 1, figsize=(11 if has_pool else 6, 4), squeeze=False)
+    if has_pool:
+        ax = axes[0][0]
+        ax.plot(gens, [r["pool_solved_fraction"] for r in rows], "k-o", lw=2.5, label="pool, pass@k (all sizes)")
+        ax.plot(gens, [r["pool_greedy_solved_fraction"] for r in rows], "k--s", lw=1.5, label="pool, greedy")
+        for size in rows[0]["pool_solved_by_size"]:
+            ax.plot(gens, [r["pool_solved_by_size"].get(size) for r in rows], "-o", ms=3, lw=1, label=size)
+        ax.set(xlabel="generation", ylabel="deployment pool solved fraction", ylim=(-0.02, 1.02),
+               title=f"{title}: the deployment pool")
+        ax.set_xticks(gens)
+        ax.legend(fontsize=7, ncol=2)
+    ax = axes[0][-1]
     ax.plot(gens, [r["heldout_solved_fraction"] for r in rows], "k-o", lw=2.5, label="all sizes")
     for size in rows[0]["heldout_solved_by_size"]:
         ax.plot(gens, [r["heldout_solved_by_size"].get(size) for r in rows], "-o", ms=3, lw=1, label=size)
-    ax.set(xlabel="generation", ylabel="held-out solved fraction (greedy)", ylim=(-0.02, 1.02), title=title)
+    ax.set(xlabel="generation", ylabel="held-out solved fraction (greedy)", ylim=(-0.02, 1.02),
+           title=f"{title}: held-out" if has_pool else title)
     ax.set_xticks(gens)
     ax.legend(fontsize=7, ncol=2)
     paths.append(_save(fig, out_dir / "solved.png"))
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    lengths = [r.get("heldout_valid_plan_lengths") or [] for r in rows]
-    ax.boxplot([l if l else [float("nan")] for l in lengths], positions=gens)
-    ax.set(xlabel="generation", ylabel="valid held-out plan length (steps)", title=title)
+    series = [("held-out", "heldout_valid_plan_lengths", "tab:blue")]
+    if has_pool:
+        series.insert(0, ("pool", "pool_valid_plan_lengths", "tab:orange"))
+    width = 0.8 / len(series)
+    for i, (label, key, colour) in enumerate(series):
+        lengths = [r.get(key) or [float("nan")] for r in rows]
+        offset = (i - (len(series) - 1) / 2) * width
+        box = ax.boxplot(lengths, positions=[g + offset for g in gens], widths=width * 0.9, patch_artist=True,
+                         manage_ticks=False)
+        for patch in box["boxes"]:
+            patch.set(facecolor=colour, alpha=0.6)
+        ax.plot([], [], "s", color=colour, label=label)
+    ax.set(xlabel="generation", ylabel="valid plan length (steps)", title=title)
+    ax.set_xticks(gens)
+    ax.legend()
     paths.append(_save(fig, out_dir / "plan_lengths.png"))
 
     fig, ax = plt.subplots(figsize=(6, 4))
+    if has_pool:
+        ax.plot(gens, [r["pool_longest_valid_plan"] or 0 for r in rows], "-^", label="pool (solved tasks' shortest plans)")
     ax.plot(gens, [r["longest_valid_plan"] or 0 for r in rows], "-o", label="held-out (greedy)")
     deployed = [(r["generation"], r["deploy"]["longest_valid_plan"] or 0) for r in rows if r.get("deploy")]
     if deployed:

@@ -5,8 +5,9 @@ explicit version on the same footing, so the two can be put on one plot (``exper
 
 * the same base model (the embedded checkpoint), with a LoRA adapter of the same shape
   (:class:`~itdeploy_lite.finetune.FinetuneConfig`: ``lora_r``, ``lora_alpha``, ``target_modules``);
-* the same deployment tasks: generation ``g`` samples on :func:`~itdeploy_lite.loop.fresh_tasks` with the loop's
-  seeds, so with the same ``RunConfig`` it sees exactly the tasks ``itdeploy run`` deploys on in generation ``g``;
+* the same deployment tasks: generation ``g`` samples on :func:`~itdeploy_lite.loop.deployment_tasks` (the fixed
+  pool, or fresh tasks with the loop's seeds), so with the same ``RunConfig`` it sees exactly the tasks
+  ``itdeploy run`` deploys on in generation ``g``;
 * the same number of sampled traces per generation (``tasks_per_generation x samples_per_task``), sampled and
   validated by the loop's own :func:`~itdeploy_lite.loop.sample`;
 * the same evaluation: greedy decoding on the fixed held-out set, written as the loop's ``metrics.json``.
@@ -224,7 +225,7 @@ def train(config: RLConfig) -> list[dict]:
     import torch
 
     from itdeploy_lite.curate import write_jsonl_atomic
-    from itdeploy_lite.loop import _seed, _write_json_atomic, fresh_tasks, generation_metrics, sample, uniform_allocation
+    from itdeploy_lite.loop import _seed, _write_json_atomic, deployment_tasks, generation_metrics, sample
     from itdeploy_lite.report import table
     from itdeploy_lite.theory import trainable_parameters
 
@@ -237,7 +238,7 @@ def train(config: RLConfig) -> list[dict]:
         deployed = None
         if g < rc.generations:
             t0 = time.perf_counter()
-            tasks = fresh_tasks(rc, g, uniform_allocation(rc), exclude)
+            tasks = deployment_tasks(rc, g, exclude)
             traces = sample(model, tokenizer, tasks, rc.samples_per_task, rc, g, seed=_seed(rc.seed, g, "deploy"))
             write_jsonl_atomic(gen_dir / "traces.jsonl", traces)
             deployed = deploy_summary(tasks, traces)
@@ -272,7 +273,7 @@ def train_trl(config: RLConfig) -> list[dict]:
     from trl import GRPOConfig, GRPOTrainer
 
     from itdeploy_lite.deploy import token_budget
-    from itdeploy_lite.loop import _seed, _write_json_atomic, fresh_tasks, generation_metrics, uniform_allocation
+    from itdeploy_lite.loop import _seed, _write_json_atomic, deployment_tasks, generation_metrics
     from itdeploy_lite.planning import validate
     from itdeploy_lite.prompts import completion_plan_text, task_prompt
     from itdeploy_lite.report import table
@@ -291,7 +292,7 @@ def train_trl(config: RLConfig) -> list[dict]:
         print(table(metrics), file=sys.stderr, flush=True)
         if g == rc.generations:
             break
-        tasks = fresh_tasks(rc, g, uniform_allocation(rc), exclude)
+        tasks = deployment_tasks(rc, g, exclude)
         by_id = {t.task_id: t.task for t in tasks}
 
         def reward(completions, task_id, **_):

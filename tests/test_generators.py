@@ -274,3 +274,21 @@ def test_rovers_name_pool_draws_names_from_the_heldout_pools():
     assert {n for n in names if n.startswith("objective")} == {"objective0", "objective1", "objective2"}
     for p in problems:  # parses, and the witness plan is still valid with drawn names
         check_problem(p)
+
+
+def test_blocksworld_near_tasks_have_full_goals_and_optimal_witness_plans():
+    from itdeploy_lite.deploy import as_tasks
+    from itdeploy_lite.planning import breadth_first_search
+
+    for moves in (1, 2, 3):
+        problems = generate_problems("blocksworld", {"blocks": 5, "moves": moves, "name_pool": 10}, 12, seed=moves)
+        assert problems[0].name.startswith(f"blocksworld-b5m{moves}p10")
+        full = 0
+        for problem, (_, task) in zip(problems, as_tasks(problems)):
+            assert sorted(a[1] for a in problem.goal) == sorted(task.objects)  # every block's support is named
+            assert validate(task, "\n".join(problem.witness_plan)).valid
+            assert len(problem.witness_plan) == len(breadth_first_search(task)) <= 2 * moves  # optimal
+            full += len(problem.witness_plan) == 2 * moves  # fewer only when no unmoved clear block is left
+        assert full >= 6
+    with pytest.raises(ValueError, match="moves"):
+        generate_problems("blocksworld", {"blocks": 3, "moves": 0}, 1, seed=0)

@@ -212,17 +212,18 @@ def test_keyboard_box_and_navigation(tmp_path):
     assert w.text().splitlines()[0].endswith("decision: -") and "failed" not in w.text()
 
 
-def test_widget_reads_a_run_folder(tmp_path):
-    from itdeploy_lite.loop import RunConfig, fresh_tasks, uniform_allocation
+@pytest.mark.parametrize("protocol", ["pool", "fresh"])
+def test_widget_reads_a_run_folder(tmp_path, protocol):
+    from itdeploy_lite.loop import RunConfig, deployment_tasks
     from itdeploy_lite.planning.generators.splits import make_split
 
     config = RunConfig(domain="blocksworld", sizes="4;5", tasks_per_generation=2, heldout_per_size=2,
-                       out=str(tmp_path / "run"))
+                       out=str(tmp_path / "run"), protocol=protocol)
     run_dir = tmp_path / "run"
     (run_dir / "gen_00").mkdir(parents=True)
     (run_dir / "config.json").write_text(json.dumps(asdict(config)))
     exclude = {p.key for p in make_split("blocksworld", "heldout", 2)}
-    loop_tasks = fresh_tasks(config, 0, uniform_allocation(config), exclude)
+    loop_tasks = deployment_tasks(config, 0, exclude)
     rows = [{"generation": 0, "task_id": t.task_id, "sample_id": 0, "prompt": task_prompt(t.task),
              "completion": "(pick-up b1)\n</s>", "n_tokens": 5, "valid": False, "plan_length": 1,
              "failed_step": None, "reason": "x"} for t in loop_tasks]

@@ -56,29 +56,26 @@ def run_tasks(run_dir: str | Path, generation: int) -> dict[str, Task]:
     """The tasks generation ``generation`` of a run was deployed on, by task id.
 
     The run folder keeps no PDDL: tasks are rebuilt as :mod:`itdeploy_lite.loop` made them, from
-    ``config.json``: the problems of ``--tasks`` (task id = file stem), or the generated ones,
-    ``fresh_tasks(config, generation, allocation, heldout keys)`` with the per-size counts recorded in
-    ``gen_XX/deploy.done.json`` (``tasks_by_size``; the frontier allocation included).
+    ``config.json``, with :func:`~itdeploy_lite.loop.deployment_tasks`: the problems of ``--tasks`` (task id =
+    file stem), the fixed pool (protocol ``pool``), or the fresh tasks of that generation with the per-size
+    counts recorded in ``gen_XX/deploy.done.json`` (``tasks_by_size``; the frontier allocation included).
     """
     import dataclasses
 
-    from itdeploy_lite.loop import RunConfig, fresh_tasks, uniform_allocation, user_tasks
+    from itdeploy_lite.loop import RunConfig, deployment_tasks
     from itdeploy_lite.planning.generators.splits import make_split
 
     run_dir = Path(run_dir)
     saved = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    saved.setdefault("protocol", "fresh")  # runs written before the pool protocol deployed on fresh tasks
     names = {f.name for f in dataclasses.fields(RunConfig)} - {"finetune"}
     config = RunConfig(**{k: v for k, v in saved.items() if k in names})
-    if config.tasks:
-        return {t.task_id: t.task for t in user_tasks(config)}
     marker = run_dir / f"gen_{generation:02d}" / "deploy.done.json"
     allocation = None
     if marker.is_file():
         allocation = json.loads(marker.read_text(encoding="utf-8")).get("tasks_by_size")
-    if allocation is None:
-        allocation = uniform_allocation(config)
-    exclude = {p.key for p in make_split(config.domain, "heldout", config.heldout_per_size)}
-    return {t.task_id: t.task for t in fresh_tasks(config, generation, allocation, exclude)}
+    exclude = {p.key for p in make_split(config.domain, "heldout", config.heldout_per_size)} if not config.tasks else set()
+    return {t.task_id: t.task for t in deployment_tasks(config, generation, exclude, allocation)}
 
 
 def load_run(run_dir: str | Path, generation: int | None = None) -> tuple[list[dict], dict[str, Task]]:
