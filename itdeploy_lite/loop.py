@@ -283,7 +283,7 @@ def user_tasks(config: RunConfig) -> list[LoopTask]:
 def pool_tasks(config: RunConfig, exclude: set) -> list[LoopTask]:
     """The fixed deployment pool (protocol ``pool``): ``tasks_per_generation`` tasks spread evenly over
     the sizes, drawn once from the pool seed (the same tasks for every run seed and generation), none
-    equal to a held-out task (``exclude``: their keys); or the user's ``--tasks`` problems.
+    equal to a held-out task (``exclude``: their keys).
 
     Raises:
         ValueError: a size too small for its share of tasks (from the generator).
@@ -291,8 +291,6 @@ def pool_tasks(config: RunConfig, exclude: set) -> list[LoopTask]:
     from itdeploy_lite.planning import parse_task
     from itdeploy_lite.planning.generators.splits import make_pool
 
-    if config.tasks:
-        return user_tasks(config)
     text = _domain_text(config.domain)
     allocation = uniform_allocation(config)
     tasks = []
@@ -623,7 +621,7 @@ def run(config: RunConfig) -> list[dict]:
     setup = _Setup(backend, Path(base) if Path(base).is_dir() else base, kind)
     heldout = heldout_tasks(config)
     exclude = {t.key for t in heldout}
-    pool = pool_tasks(config, exclude) if config.protocol == "pool" else None
+    pool = deployment_tasks(config, 0, exclude) if config.protocol == "pool" else None
     metrics: list[dict] = []
     for g in range(config.generations + 1):
         gen_dir = run_dir / f"gen_{g:02d}"

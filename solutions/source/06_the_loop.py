@@ -3,9 +3,10 @@
 #
 # Labs 03–05 took one step each: **deploy** a model on tasks, **curate** its valid plans, **fine-tune** the
 # next generation on them. Iterative deployment (Corrêa et al., [arXiv 2512.24940](https://arxiv.org/abs/2512.24940),
-# experimental setup and results) repeats the three steps for about five **generations** and measures each
-# generation on a **fixed held-out** task set that includes tasks *larger* than any the model was trained or
-# deployed on. The paper's headline: the share of solved tasks more than doubles, and the model starts
+# experimental setup and results) repeats the three steps for about five **generations**. Every generation is
+# deployed on the same **pool** of tasks (the paper's task set), and a task counts as solved when one of its
+# k samples is valid; beside it, each generation is measured on a **fixed held-out** task set of tasks the loop
+# never deploys on, up to sizes larger than any in pre-training. The paper's headline: the share of solved tasks more than doubles, and the model starts
 # solving longer plans than it ever saw — generalisation that nobody trained for directly.
 #
 # In this lab you run the whole loop with `itdeploy_lite.loop.run`, at a deliberately tiny size so that it
@@ -61,14 +62,16 @@ print("backend for this machine:", choice or "the embedded planner (package defa
 #
 # Per generation $g$ the loop: curates the traces of generations $0..g-1$ (the paper's rule: per task the
 # shortest valid plan, pooled) → fine-tunes a LoRA adapter from the base model on them → evaluates greedily
-# on the fixed held-out set → deploys on fresh tasks (sampling, temperature 0.6) and validates every plan.
+# on the fixed held-out set and on the pool → deploys on the pool (sampling, temperature 0.6) and validates
+# every plan.
 
 # %%
 run_dir = Path(tempfile.mkdtemp(prefix="itdeploy-lab06-")) / "paper"
 config = RunConfig(
     **choice,
     generations=5,              # as the paper and the default run
-    tasks_per_generation=12,    # default 150: 4 tasks per deployment size (4, 5 and 6 blocks)
+    sizes="4;5;6",              # default: the pool's sizes, see RunConfig.sizes
+    tasks_per_generation=12,    # the pool: 4 tasks per size, the same 12 tasks every generation
     samples_per_task=4,         # default 8 (the paper's k)
     heldout_per_size=4,         # default 25: 4 held-out tasks for each of 5..10 blocks
     finetune=FinetuneConfig(min_steps=12, max_steps=12, train_batch_size=16),  # default 40-120 steps of 32 rows
@@ -202,7 +205,7 @@ def longest_valid_plan(records: list[dict]) -> dict[int, int]:
 
 # %%
 traces = []
-for g in range(config.generations):  # the last generation is evaluated, not deployed
+for g in range(config.generations + 1):  # the pool protocol deploys every generation, the last one too
     traces += read_jsonl(run_dir / f"gen_{g:02d}" / "traces.jsonl")
 longest = longest_valid_plan(traces)
 print("longest valid deployment plan per generation:", longest)
