@@ -89,7 +89,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown experiment(s) {unknown}; known: {', '.join(EXPERIMENTS)}")
 
     results = Path(args.results)
-    kept = json.loads(results.read_text(encoding="utf-8")) if results.is_file() else []
     new: list[dict] = []
     for name in args.experiments:
         description, overrides = EXPERIMENTS[name]
@@ -103,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
                   "of stages in all", file=sys.stderr, flush=True)
             new += records(name, config, metrics)
     done = {(r["experiment"], r["seed"]) for r in new}
+    kept = json.loads(results.read_text(encoding="utf-8")) if results.is_file() else []  # read late: runs may overlap
     merged = [r for r in kept if (r["experiment"], r["seed"]) not in done] + new
     results.parent.mkdir(parents=True, exist_ok=True)
     tmp = results.with_name(results.name + ".tmp")

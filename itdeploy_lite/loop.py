@@ -60,7 +60,8 @@ class RunConfig:
         protocol: ``pool`` (the paper's: the same fixed pool of tasks deployed on every generation) or
             ``fresh`` (new tasks every generation). See the module docstring.
         tasks_per_generation: tasks deployed on per generation, spread evenly over ``sizes``: the pool's
-            size (protocol ``pool``), or the fresh tasks drawn per generation (protocol ``fresh``).
+            size (protocol ``pool``), or the fresh tasks drawn per generation (protocol ``fresh``). 0: the
+            domain's default (:func:`task_count`).
         sizes: deployment task sizes, ``;``-separated ``K=V[,K=V]`` (e.g. ``blocks=4;blocks=5``); a bare
             integer means that many blocks (Blocksworld). Empty: the domain's pool sizes
             (:data:`~itdeploy_lite.planning.generators.splits.POOLS`; protocol ``pool``) or its ``train``
@@ -112,7 +113,7 @@ class RunConfig:
     domain: str = "blocksworld"
     generations: int = 5
     protocol: str = field(default="pool", metadata={"choices": ("pool", "fresh")})
-    tasks_per_generation: int = 200
+    tasks_per_generation: int = 0
     sizes: str = ""
     samples_per_task: int = 8
     temperature: float = 0.6
@@ -153,7 +154,7 @@ class RunConfig:
             raise ValueError(f"--threads must be >= 0, got {self.threads}")
         for name in ("generations", "tasks_per_generation", "samples_per_task", "sample_batch_size",
                      "heldout_per_size", "frontier_samples", "max_new_tokens"):
-            low = 0 if name == "generations" else 1
+            low = 0 if name in ("generations", "tasks_per_generation") else 1
             if getattr(self, name) < low:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= {low}, got {getattr(self, name)}")
         if self.temperature < 0 or not 0 < self.top_p <= 1:
@@ -337,10 +338,28 @@ def deployment_tasks(config: RunConfig, generation: int, exclude: set, allocatio
     return fresh_tasks(config, generation, allocation or uniform_allocation(config), exclude)
 
 
+#: Fresh tasks per generation with protocol ``fresh`` when ``tasks_per_generation`` is 0.
+FRESH_TASKS = 150
+
+
+def task_count(config: RunConfig) -> int:
+    """Tasks deployed on per generation: ``tasks_per_generation``, or if it is 0 the domain's default: with
+    protocol ``pool`` :data:`~itdeploy_lite.planning.generators.splits.POOL_TASKS_PER_SIZE` per pool size
+    (Blocksworld: 167 x 6 = 1,002 tasks; the measured levers behind it are in the README), with ``fresh``
+    :data:`FRESH_TASKS`."""
+    from itdeploy_lite.planning.generators.splits import POOL_TASKS_PER_SIZE
+
+    if config.tasks_per_generation:
+        return config.tasks_per_generation
+    if config.protocol == "pool":
+        return POOL_TASKS_PER_SIZE.get(config.domain, 25) * len(parse_sizes(config.domain, config.sizes, config.protocol))
+    return FRESH_TASKS
+
+
 def uniform_allocation(config: RunConfig) -> dict[str, int]:
-    """``tasks_per_generation`` spread evenly over the sizes (the remainder to the first sizes)."""
+    """:func:`task_count` tasks spread evenly over the sizes (the remainder to the first sizes)."""
     labels = [size_label(config.domain, s) for s in parse_sizes(config.domain, config.sizes, config.protocol)]
-    base, extra = divmod(config.tasks_per_generation, len(labels))
+    base, extra = divmod(task_count(config), len(labels))
     return {label: base + (i < extra) for i, label in enumerate(labels)}
 
 
@@ -366,7 +385,7 @@ def frontier_allocation(config: RunConfig, pass_at_k: dict[str, float]) -> tuple
             break
     if not frontier:
         return uniform_allocation(config), {l: config.samples_per_task for l in labels}
-    budget = config.tasks_per_generation * config.samples_per_task
+    budget = task_count(config) * config.samples_per_task
     weight = {l: 1.0 if l in frontier else config.frontier_floor for l in labels}
     samples = {l: config.frontier_samples if l in frontier else config.samples_per_task for l in labels}
     total = sum(weight.values())

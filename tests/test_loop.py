@@ -24,6 +24,7 @@ from itdeploy_lite.loop import (
     pool_metrics,
     pool_tasks,
     run,
+    task_count,
     uniform_allocation,
 )
 from itdeploy_lite.report import SUMMARY_KEYS, load_metrics, summary
@@ -64,7 +65,7 @@ def test_sizes_and_allocations():
     assert parse_sizes("rovers", "rovers=1,waypoints=4,cameras=1,objectives=1") == [
         {"rovers": 1, "waypoints": 4, "cameras": 1, "objectives": 1}]
     assert [s["blocks"] for s in parse_sizes("blocksworld", "")] == [4, 5, 6]  # the train split
-    assert [s["blocks"] for s in parse_sizes("blocksworld", "", "pool")] == list(range(3, 11))  # the pool
+    assert [s["blocks"] for s in parse_sizes("blocksworld", "", "pool")] == list(range(5, 11))  # the pool
     with pytest.raises(ValueError, match="--sizes entry 'blocks'"):
         parse_sizes("blocksworld", "blocks")
     config = RunConfig(sizes="4;5;6;7", tasks_per_generation=10, samples_per_task=8, frontier_samples=16,
@@ -92,12 +93,14 @@ def test_heldout_is_fixed_and_deployment_tasks_are_fresh_and_disjoint():
 
 
 def test_the_pool_is_fixed_spans_sizes_and_never_meets_the_heldout_tasks():
-    config = RunConfig(heldout_per_size=2, tasks_per_generation=16)  # the default pool sizes: 3-10 blocks
+    config = RunConfig(heldout_per_size=2, tasks_per_generation=12)  # the default pool sizes: 5-10 blocks
     exclude = {t.key for t in heldout_tasks(config)}
     pool = pool_tasks(config, exclude)
-    assert [t.size for t in pool] == [f"b{n}" for n in range(3, 11) for _ in range(2)]
-    assert not {t.key for t in pool} & exclude and len({t.key for t in pool}) == 16
-    again = pool_tasks(RunConfig(heldout_per_size=2, tasks_per_generation=16, seed=7), exclude)
+    assert [t.size for t in pool] == [f"b{n}" for n in range(5, 11) for _ in range(2)]
+    assert not {t.key for t in pool} & exclude and len({t.key for t in pool}) == 12
+    assert task_count(RunConfig()) == 1002 and task_count(RunConfig(protocol="fresh")) == 150
+    assert task_count(RunConfig(domain="rovers")) == 40 * 6
+    again = pool_tasks(RunConfig(heldout_per_size=2, tasks_per_generation=12, seed=7), exclude)
     assert [t.pddl for t in again] == [t.pddl for t in pool]  # the same tasks for every run seed
 
 
