@@ -22,7 +22,7 @@ from itdeploy_lite.ablate import DEFAULT_POLICIES, ablate, comparison_plot, comp
 from itdeploy_lite.loop import RunConfig
 
 #: The small settings every experiment script of issue 5 shares (so runs can be reused between them).
-SMALL = dict(generations=3, tasks_per_generation=60, samples_per_task=4, progress=False, threads=1)
+SMALL = dict(generations=3, protocol="fresh", tasks_per_generation=60, samples_per_task=4, progress=False, threads=1)
 
 
 def main(argv: list[str] | None = None) -> int:

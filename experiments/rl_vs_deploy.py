@@ -22,7 +22,7 @@ from itdeploy_lite.ablate import comparison_plot, comparison_table
 from itdeploy_lite.loop import RunConfig, run
 from itdeploy_lite.rl import RLConfig, train, train_trl
 
-SMALL = dict(generations=3, tasks_per_generation=60, samples_per_task=4, progress=False, threads=1)
+SMALL = dict(generations=3, protocol="fresh", tasks_per_generation=60, samples_per_task=4, progress=False, threads=1)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,7 @@ from itdeploy_lite.ablate import ablate
 from itdeploy_lite.loop import RunConfig
 from itdeploy_lite.safety import IMPLICIT_REWARDS, drift, drift_table
 
-SMALL = dict(generations=3, tasks_per_generation=60, samples_per_task=4, progress=False, threads=1)
+SMALL = dict(generations=3, protocol="fresh", tasks_per_generation=60, samples_per_task=4, progress=False, threads=1)
 
 
 def main(argv: list[str] | None = None) -> int:
