@@ -14,7 +14,8 @@ generation, holding ``experiment``, ``domain``, ``curation``, ``seed`` and the k
 in this call are kept, so the file can be filled one experiment at a time. Printed: per experiment and
 generation, the mean and the spread (min-max) over seeds of the pool's solved fraction (a task solved
 when one of its k samples is valid), its greedy solved fraction, the longest valid pool plan and the
-held-out solved fraction, then the ratio last / first generation of the mean pool solved fraction.
+held-out solved fraction, then the ratio last / first generation of the mean pool solved fraction; last,
+the README's results table (Markdown) over every experiment in the records file.
 
 Nothing here is tuned on the held-out tasks. Not a test: minutes per run (the main job's target is
 <= 10 min on a 2-core CPU). Run at most two benchmarks at once, each with ``--threads 1``.
@@ -76,6 +77,33 @@ def spread_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def markdown_table(rows: list[dict], experiments: list[str]) -> str:
+    """The README's results table: one line per experiment, per generation the mean over seeds (spread
+    min-max of the last generation in brackets) of the pool's solved fraction, its greedy solved fraction,
+    the longest valid pool plan and the held-out solved fraction."""
+    lines = ["| experiment | seeds | pool solved (pass@k), gen 0 → last | last / first | pool greedy | "
+             "longest pool plan | held-out solved |", "|---|---|---|---|---|---|---|"]
+    for name in experiments:
+        mine = [r for r in rows if r["experiment"] == name]
+        if not mine:
+            continue
+        seeds = sorted({r["seed"] for r in mine})
+        gens = sorted({r["generation"] for r in mine})
+        cells = []
+        for column, digits in (("pool_solved_fraction", 2), ("pool_greedy_solved_fraction", 2),
+                               ("pool_longest_valid_plan", 0), ("heldout_solved_fraction", 2)):
+            by_gen = [[r[column] for r in mine if r["generation"] == g] for g in gens]
+            means = [sum(v) / len(v) for v in by_gen]
+            text = " ".join(f"{m:.{digits}f}" for m in means)
+            if len(seeds) > 1:
+                text += f" [{min(by_gen[-1]):.{digits}f}–{max(by_gen[-1]):.{digits}f}]"
+            cells.append(text)
+            if column == "pool_solved_fraction":
+                cells.append(f"{means[-1] / means[0]:.2f}x" if means[0] else "-")
+        lines.append(f"| {name} | {len(seeds)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("experiments", nargs="*", default=list(DEFAULT_EXPERIMENTS), help=f"any of {', '.join(EXPERIMENTS)}")
@@ -111,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.experiments:
         print(f"\n== {name}: {EXPERIMENTS[name][0]}")
         print(spread_table([r for r in merged if r["experiment"] == name]))
+    print("\n" + markdown_table(merged, [e for e in EXPERIMENTS if any(r["experiment"] == e for r in merged)]))
     print(f"\nrecords: {results}")
     return 0
 
