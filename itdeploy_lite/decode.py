@@ -28,6 +28,10 @@ import torch
 import torch.nn.functional as F
 
 
+class RefillUnsupported(TypeError):
+    """The model's cache cannot be joined and trimmed (:func:`supports_refill` is False)."""
+
+
 def supports_refill(cache) -> bool:
     """Whether a cache returned by the model's forward is one :func:`decode` can join and trim: a
     ``DynamicCache`` whose layers all hold plain ``keys``/``values`` tensors of shape
@@ -119,7 +123,7 @@ def decode(model, prompts: Sequence[Sequence[int]], budgets: Sequence[int], eos_
 
     Raises:
         ValueError: ``budgets`` not one per prompt, a budget < 1, or ``batch_size < 1``.
-        TypeError: the model's cache cannot be joined (:func:`supports_refill` is False).
+        RefillUnsupported: the model's cache cannot be joined (:func:`supports_refill` is False).
     """
     if len(budgets) != len(prompts):
         raise ValueError(f"{len(budgets)} budgets for {len(prompts)} prompts")
@@ -146,7 +150,7 @@ def decode(model, prompts: Sequence[Sequence[int]], budgets: Sequence[int], eos_
             new_positions = (new_mask.cumsum(1) - 1).clamp(min=0)
             result = model(input_ids=ids, attention_mask=new_mask, position_ids=new_positions, use_cache=True)
             if not supports_refill(result.past_key_values):
-                raise TypeError(f"{type(model).__name__}'s cache ({type(result.past_key_values).__name__}) cannot be "
+                raise RefillUnsupported(f"{type(model).__name__}'s cache ({type(result.past_key_values).__name__}) cannot be "
                                 "refilled; sample with model.generate instead")
             new_rows = torch.tensor(new, device=device)
             if cache is None:

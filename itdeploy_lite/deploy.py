@@ -139,12 +139,12 @@ def sample_completions(model, tokenizer, prompts: Sequence[str], budgets: Sequen
     try:
         ids = None
         if engine in ("auto", "refill"):
-            from itdeploy_lite.decode import decode
+            from itdeploy_lite.decode import RefillUnsupported, decode
 
             try:
                 ids = decode(model, [prompt_ids[t] for t, _ in rows], [budgets[t] for t, _ in rows], [eos], pad,
                              temperature, top_p, batch_size, seed, suppress, on_finish=lambda _: bar.update(1))
-            except TypeError:
+            except RefillUnsupported:
                 if engine == "refill":
                     raise
         if ids is None:

@@ -27,6 +27,8 @@ class Backend:
     """
 
     name = "base"
+    #: the sampler's engine (:func:`itdeploy_lite.deploy.sample_completions`): ``auto`` refills finished rows
+    sample_engine = "auto"
 
     def __init__(self, load_in_4bit: bool = False, device: str | None = None):
         import torch
@@ -61,7 +63,7 @@ class Backend:
         from itdeploy_lite.deploy import sample_completions
 
         return sample_completions(model, tokenizer, prompts, budgets, k, temperature, top_p, batch_size, seed,
-                                  progress, desc)
+                                  progress, desc, engine=self.sample_engine)
 
     def finetune(self, base: str | Path, dataset, config, out_dir: str | Path, init_adapter: str | Path | None = None,
                  seed: int = 0, progress: bool = False) -> dict:

@@ -23,6 +23,12 @@ class UnslothBackend(Backend):
     name = "unsloth"
     max_seq_length = 2048
 
+    def __init__(self, load_in_4bit: bool = False, device: str | None = None):
+        super().__init__(load_in_4bit, device)
+        # On a GPU, Unsloth's fast inference is what ``for_inference`` patches into ``model.generate``; the
+        # refill decoder calls the forward pass directly and has not been checked there.
+        self.sample_engine = "generate" if self.device == "cuda" else "auto"
+
     def prepare(self) -> None:
         """Import unsloth now: it must patch transformers and TRL before they are used."""
         self._fast()
