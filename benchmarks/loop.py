@@ -55,22 +55,28 @@ def records(name: str, config: RunConfig, metrics: list[dict]) -> list[dict]:
             for row in summary(metrics)]
 
 
+def by_generation(rows: list[dict], column: str) -> dict[int, list]:
+    """Generation -> the values of ``column`` over the seeds of ``rows`` (``None`` values left out)."""
+    values: dict[int, list] = {}
+    for r in sorted(rows, key=lambda r: r["generation"]):
+        values.setdefault(r["generation"], [])
+        if r[column] is not None:
+            values[r["generation"]].append(r[column])
+    return values
+
+
 def spread_table(rows: list[dict]) -> str:
     """Per generation: ``mean [min, max]`` over seeds of :data:`COLUMNS`, then the pool ratio last / first."""
     seeds = sorted({r["seed"] for r in rows})
     lines = [f"seeds {seeds}", "gen  " + "  ".join(f"{c:>26}" for c in COLUMNS)]
-    means = []
-    for g in sorted({r["generation"] for r in rows}):
+    columns = {column: by_generation(rows, column) for column in COLUMNS}
+    means = [sum(v) / len(v) for v in columns["pool_solved_fraction"].values() if v]
+    for g in columns["pool_solved_fraction"]:
         cells = []
         for column in COLUMNS:
-            values = [r[column] for r in rows if r["generation"] == g and r[column] is not None]
-            if not values:
-                cells.append(f"{'-':>26}")
-                continue
-            mean = sum(values) / len(values)
-            if column == "pool_solved_fraction":
-                means.append(mean)
-            cells.append(f"{mean:>8.3f} [{min(values):.3f}, {max(values):.3f}]".rjust(26))
+            values = columns[column][g]
+            text = f"{sum(values) / len(values):>8.3f} [{min(values):.3f}, {max(values):.3f}]" if values else "-"
+            cells.append(text.rjust(26))
         lines.append(f"{g:>3}  " + "  ".join(cells))
     if len(means) > 1 and means[0]:
         lines.append(f"pool solved, last / first generation (mean over seeds): x{means[-1] / means[0]:.2f}")
@@ -88,11 +94,9 @@ def markdown_table(rows: list[dict], experiments: list[str]) -> str:
         if not mine:
             continue
         seeds = sorted({r["seed"] for r in mine})
-        gens = sorted({r["generation"] for r in mine})
         cells = []
-        for column, digits in (("pool_solved_fraction", 2), ("pool_greedy_solved_fraction", 2),
-                               ("pool_longest_valid_plan", 0), ("heldout_solved_fraction", 2)):
-            by_gen = [[r[column] for r in mine if r["generation"] == g] for g in gens]
+        for column, digits in zip(COLUMNS, (2, 2, 0, 2)):
+            by_gen = list(by_generation(mine, column).values())
             means = [sum(v) / len(v) for v in by_gen]
             text = " ".join(f"{m:.{digits}f}" for m in means)
             if len(seeds) > 1:

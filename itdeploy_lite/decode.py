@@ -134,6 +134,7 @@ def decode(model, prompts: Sequence[Sequence[int]], budgets: Sequence[int], eos_
     eos = torch.tensor(sorted(set(eos_ids)), device=device)
     banned = torch.tensor(sorted(set(suppress) - set(eos_ids)), dtype=torch.long, device=device)
     budget_of = torch.tensor(list(budgets), device=device)
+    prompt_length = torch.tensor([len(p) for p in prompts], device=device)
     waiting = deque(range(len(prompts)))
     out: list[list[int]] = [[] for _ in prompts]
     rows = torch.empty(0, dtype=torch.long, device=device)  # prompt index of each batch row
@@ -164,8 +165,8 @@ def decode(model, prompts: Sequence[Sequence[int]], budgets: Sequence[int], eos_
         tokens = next_tokens(logits, temperature, top_p, generator, banned)
         for i, t in zip(rows.tolist(), tokens.tolist()):
             out[i].append(t)
-        lengths = torch.tensor([len(out[i]) for i in rows.tolist()], device=device)
-        done = torch.isin(tokens, eos) | (lengths >= budget_of[rows])
+        written = positions - prompt_length[rows] + 1  # completion tokens of each row, this one included
+        done = torch.isin(tokens, eos) | (written >= budget_of[rows])
         if done.any():
             if on_finish is not None:
                 for i in rows[done].tolist():
