@@ -4,7 +4,7 @@
     python benchmarks/loop.py blocksworld blocksworld-none --seeds 0 1 2 --threads 1
     python benchmarks/loop.py collapse collapse-none --seeds 0  # 15 generations (model collapse)
 
-Each experiment is a :class:`~itdeploy_lite.loop.RunConfig` (defaults = the main job, ``itdeploy run``)
+Each experiment is a :class:`~itdeploy_lite.config.RunConfig` (defaults = the main job, ``itdeploy run``)
 with a few fields changed. Runs go to ``--out/<experiment>-s<seed>`` and are resumable: an interrupted
 benchmark continues where it stopped, and a finished run is only read back.
 
@@ -30,6 +30,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from itdeploy_lite import atomic
 from itdeploy_lite.loop import RunConfig, run
 from itdeploy_lite.report import summary
 
@@ -136,10 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     done = {(r["experiment"], r["seed"]) for r in new}
     kept = json.loads(results.read_text(encoding="utf-8")) if results.is_file() else []  # read late: runs may overlap
     merged = [r for r in kept if (r["experiment"], r["seed"]) not in done] + new
-    results.parent.mkdir(parents=True, exist_ok=True)
-    tmp = results.with_name(results.name + ".tmp")
-    tmp.write_text(json.dumps(merged, indent=1) + "\n", encoding="utf-8")
-    tmp.replace(results)
+    atomic.write_json(results, merged, indent=1)
     for name in args.experiments:
         print(f"\n== {name}: {EXPERIMENTS[name][0]}")
         print(spread_table([r for r in merged if r["experiment"] == name]))

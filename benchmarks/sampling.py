@@ -72,8 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    from itdeploy_lite.deploy import sample_completions, token_budget
-    from itdeploy_lite.loop import RunConfig, pool_tasks
+    from itdeploy_lite.deploy import sample_completions
+    from itdeploy_lite.formats import token_budget
+    from itdeploy_lite.config import RunConfig
+    from itdeploy_lite.task_sets import pool_tasks
     from itdeploy_lite.models import load_embedded
     from itdeploy_lite.prompts import task_prompt
 

@@ -15,6 +15,7 @@ import time
 import torch
 
 from itdeploy_lite.deploy import DeployConfig, as_tasks, deploy
+from itdeploy_lite.formats import CompactFormat
 from itdeploy_lite.models import load_embedded
 from itdeploy_lite.planning.generators import generate_problems
 
@@ -36,7 +37,7 @@ def main() -> None:
         for batch in args.batches:
             config = DeployConfig(samples_per_task=8, temperature=0.8, batch_size=batch, progress=False)
             start = time.time()
-            records = deploy(model, tokenizer, tasks, config)
+            records = deploy(model, tokenizer, tasks, config, prompt_format=CompactFormat.of_model(model, tokenizer))
             seconds = time.time() - start
             tokens = sum(r["n_tokens"] for r in records)
             results.append({"threads": threads, "batch": batch, "samples": len(records), "tokens": tokens,

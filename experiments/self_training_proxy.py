@@ -18,11 +18,11 @@ import time
 import torch
 
 from itdeploy_lite.deploy import DeployConfig, as_tasks, deploy
+from itdeploy_lite.formats import CompactFormat
 from itdeploy_lite.models import load_embedded
 from itdeploy_lite.planning import validate
 from itdeploy_lite.planning.generators import generate_problems, size_tag
-from itdeploy_lite.pretrain import PretrainConfig, _encode, _excluded_keys, evaluate_sizes, reference_corpus, train_sft
-from itdeploy_lite.prompts import completion_plan_text
+from itdeploy_lite.pretrain import PretrainConfig, encode_rows, excluded_keys, evaluate_sizes, reference_corpus, train_sft
 
 
 def main() -> None:
@@ -39,7 +39,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     model, tokenizer = load_embedded(args.folder)
     trace = getattr(model.config, "plan_trace", "none")
-    excluded = _excluded_keys("blocksworld")
+    excluded = excluded_keys("blocksworld")
     dev = [p for n in range(3, 9) for p in generate_problems(
         "blocksworld", {"blocks": n, "name_pool": 10}, args.eval_per_size, seed=10_000,
         accept=lambda p: p.key not in excluded)]
@@ -47,7 +47,7 @@ def main() -> None:
 
     replay_rows = reference_corpus(PretrainConfig(n_problems=args.replay, seed=777, progress=False,
                                                   model=ModelConfig(plan_trace=trace)))
-    replay = _encode(replay_rows, tokenizer)
+    replay = encode_rows(replay_rows, tokenizer)
     table = [{"round": 0, "dev": {k: v["solved"] for k, v in evaluate_sizes(model, tokenizer, dev).items()}}]
     print(json.dumps(table[-1]), flush=True)
     pool: dict[str, dict] = {}
@@ -58,9 +58,10 @@ def main() -> None:
             accept=lambda p: p.key not in excluded)]
         tasks = dict(as_tasks(frontier))
         records = deploy(model, tokenizer, list(tasks.items()),
-                         DeployConfig(samples_per_task=8, temperature=0.8, seed=rnd, progress=False))
+                         DeployConfig(samples_per_task=8, temperature=0.8, seed=rnd, progress=False),
+                         prompt_format=CompactFormat.of_model(model, tokenizer))
         for r in records:
-            result = validate(tasks[r["task_id"]], completion_plan_text(r["completion"]))
+            result = validate(tasks[r["task_id"]], CompactFormat().plan_text(r["completion"]))
             if result.valid:
                 key = r["prompt"]
                 best = pool.get(key)
@@ -69,12 +70,12 @@ def main() -> None:
                                  "len": result.plan_length, "tok": r["n_tokens"]}
         rows = [{"prompt": v["prompt"], "completion": v["completion"] if v["completion"].endswith("</s>")
                  else v["completion"] + "</s>"} for v in pool.values()]
-        examples = _encode(rows, tokenizer) * 2 + replay
+        examples = encode_rows(rows, tokenizer) * 2 + replay
         train_sft(model, examples, args.steps, 32, 3e-4, tokenizer.pad_token_id, seed=rnd, warmup_steps=10,
                   progress=False, log_every=10_000)
         solved = {k: v["solved"] for k, v in evaluate_sizes(model, tokenizer, dev).items()}
         table.append({"round": rnd, "pool": len(pool), "mean_pool_plan_length": sum(v["len"] for v in pool.values()) / max(1, len(pool)),
-                      "frontier_valid_samples": sum(1 for r in records if validate(tasks[r["task_id"]], completion_plan_text(r["completion"])).valid) / len(records),
+                      "frontier_valid_samples": sum(1 for r in records if validate(tasks[r["task_id"]], CompactFormat().plan_text(r["completion"])).valid) / len(records),
                       "dev": solved, "seconds": round(time.time() - start)})
         print(json.dumps(table[-1]), flush=True)
     if args.out:

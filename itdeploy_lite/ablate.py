@@ -31,7 +31,7 @@ def ablate(config: RunConfig, policies: list[str], out: str | Path) -> dict[str,
     """Run ``config`` once per curation policy, each in ``<out>/<policy>-s<seed>``.
 
     Returns:
-        policy -> that run's per-generation metrics (see :func:`itdeploy_lite.loop.generation_metrics`).
+        policy -> that run's per-generation metrics (see :func:`itdeploy_lite.metrics.generation_metrics`).
 
     Raises:
         ValueError: an unknown policy (before anything runs), or a bad config.

@@ -150,9 +150,9 @@ def validate_batch(inp: Path, out: Path, root: Path | None, strict: bool = False
     base = root if root is not None else inp.parent
     tasks: dict[tuple[str, str], object] = {}
     counts = {"valid": 0, "invalid": 0, "error": 0}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    with inp.open(encoding="utf-8", errors="replace") as fin, tmp.open("w", encoding="utf-8") as fout:
+    from itdeploy_lite import atomic
+
+    with inp.open(encoding="utf-8", errors="replace") as fin, atomic.open_atomic(out) as fout:
         for line_no, line in enumerate(fin, start=1):
             if not line.strip():
                 continue
@@ -177,8 +177,6 @@ def validate_batch(inp: Path, out: Path, root: Path | None, strict: bool = False
                 record.update(valid=None, failed_step=None, reason=None, error=f"{inp}:{line_no}: {err}")
                 counts["error"] += 1
             fout.write(json.dumps(record) + "\n")
-            fout.flush()
-    tmp.replace(out)
     print(f"{sum(counts.values())} line(s): {counts['valid']} valid, {counts['invalid']} invalid, {counts['error']} error(s) -> {out}", file=sys.stderr)
     return BAD_INPUT if counts["error"] else 0
 
@@ -205,7 +203,8 @@ def cmd_demo(args) -> int:
 
 # --- run / report / pretrain ----------------------------------------------------------------------
 def cmd_run(args) -> int:
-    from itdeploy_lite.loop import config_from_args, run
+    from itdeploy_lite.flags import config_from_args
+    from itdeploy_lite.loop import run
 
     config = config_from_args(args)
     try:
@@ -249,7 +248,7 @@ def cmd_pretrain(args) -> int:
 # --- ablate / rl (issue 5) ------------------------------------------------------------------------
 def cmd_ablate(args) -> int:
     from itdeploy_lite.ablate import ablate, comparison_plot, comparison_table, solved_curves
-    from itdeploy_lite.loop import config_from_args
+    from itdeploy_lite.flags import config_from_args
 
     config = config_from_args(args)
     out = Path(config.out or "runs/ablate")
@@ -265,7 +264,7 @@ def cmd_ablate(args) -> int:
 
 
 def cmd_rl(args) -> int:
-    from itdeploy_lite.loop import config_from_args
+    from itdeploy_lite.flags import config_from_args
     from itdeploy_lite.rl import RLConfig, train, train_trl
 
     config = config_from_args(args, RLConfig)
@@ -315,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs/demo", help="where problems are written (default runs/demo)")
     p.set_defaults(func=cmd_demo)
 
-    from itdeploy_lite.loop import add_config_arguments
+    from itdeploy_lite.flags import add_config_arguments
 
     p = sub.add_parser("run", help="the main job: deploy, validate, curate, fine-tune, for N generations (resumable)",
                        description="Iterative deployment on the embedded planner. Defaults: Blocksworld, 5 generations, "

@@ -29,10 +29,11 @@ of ``{"prompt", "completion"}`` rows (what TRL's ``SFTTrainer`` trains on, loss 
 from __future__ import annotations
 
 import json
-import os
 import random
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
+
+from itdeploy_lite import atomic
 
 #: Keys a record must have for any policy. Validation adds ``valid`` and ``plan_length``.
 RECORD_KEYS = ("generation", "task_id", "sample_id", "prompt", "completion", "n_tokens", "valid", "plan_length")
@@ -238,26 +239,11 @@ def write_curated(selected: list[dict], jsonl_path: str | Path, dataset_dir: str
     """
     jsonl_path = Path(jsonl_path)
     rows = [{"prompt": r["prompt"], "completion": r["completion"], **{k: r.get(k) for k in PROVENANCE}} for r in selected]
-    write_jsonl_atomic(jsonl_path, rows)
+    atomic.write_jsonl(jsonl_path, rows)
     dataset = to_dataset(selected)
     if dataset_dir is not None:
-        from itdeploy_lite.paths import replace_folder
-
-        replace_folder(dataset_dir, lambda tmp: dataset.save_to_disk(str(tmp)))
+        atomic.replace_folder(dataset_dir, lambda tmp: dataset.save_to_disk(str(tmp)))
     return dataset
-
-
-def write_jsonl_atomic(path: str | Path, rows: Iterable[dict]) -> None:
-    """Write ``rows`` as JSON lines to ``path.tmp``, flush and fsync, then rename it to ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def read_jsonl(path: str | Path) -> list[dict]:

@@ -8,13 +8,13 @@ that is done leaves the batch and a waiting one takes its place (``model.generat
 fallback). Each row stops at ``</s>`` or at its own token budget, set by the task's size
 (:func:`token_budget`), so a model that rambles on a large task does not hold up the others.
 
-:func:`evaluate` samples (greedy by default), validates, and gives the solved fraction per task size
-and pass@k.
+:func:`sample_tasks` is what the loop calls: it samples the loop's tasks and stamps each trace with
+the validator's verdict (:func:`validate_records`). :func:`evaluate` samples (greedy by default),
+validates, and gives the solved fraction per task size and pass@k.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -22,11 +22,8 @@ import torch
 from tqdm.auto import tqdm
 from transformers import StoppingCriteria, StoppingCriteriaList
 
-from itdeploy_lite.prompts import completion_plan_text
+from itdeploy_lite.formats import PromptFormat, token_budget
 
-#: Completion tokens one plan step takes, per completion format (measured on reference plans: a
-#: Blocksworld step is 6 tokens plain and 25-30 with the ``delta`` trace; Rovers/Sokoban steps are longer).
-TOKENS_PER_STEP = {"none": 10, "delta": 45}
 
 
 @dataclass
@@ -54,25 +51,6 @@ class DeployConfig:
     progress: bool = True
 
 
-def token_budget(task, trace: str = "none", steps_per_object: float = 3.0, cap: int = 1024,
-                 tokens_per_step: int | None = None, floor: int = 16) -> int:
-    """Completion-token budget for a task: ``steps_per_object x objects`` plan steps, at most ``cap``.
-
-    Args:
-        task: a :class:`~itdeploy_lite.planning.Task` (its ``objects`` are counted).
-        trace: the model's completion format (``"none"`` / ``"delta"``), which sets tokens per step.
-        steps_per_object: plan steps allowed per object (3 gives a 10-block task 32 steps; an optimal
-            Blocksworld plan has at most about ``2n`` steps).
-        cap: hard maximum, in tokens.
-        tokens_per_step: overrides ``trace``'s tokens per step (another tokenizer, e.g. an LLM's BPE).
-        floor: the smallest budget, in tokens.
-
-    Returns:
-        The budget in tokens: ``min(cap, max(floor, steps x tokens per step))``.
-    """
-    steps = math.ceil(steps_per_object * max(1, len(task.objects))) + 2
-    per_step = tokens_per_step or TOKENS_PER_STEP.get(trace, TOKENS_PER_STEP["none"])
-    return min(cap, max(floor, steps * per_step))
 
 
 class _RowBudget(StoppingCriteria):
@@ -204,7 +182,7 @@ def _generate(model, tokenizer, prompts, budgets, rows, temperature, top_p, batc
 
 
 def deploy(model, tokenizer, tasks: Sequence[tuple[str, object]], config: DeployConfig = DeployConfig(),
-           generation: int = 0, prompt_format=None, problems: Sequence[str] | None = None,
+           generation: int = 0, *, prompt_format: PromptFormat, problems: Sequence[str] | None = None,
            backend=None) -> list[dict]:
     """Sample ``config.samples_per_task`` completions for every task (the paper's deployment step).
 
@@ -215,8 +193,8 @@ def deploy(model, tokenizer, tasks: Sequence[tuple[str, object]], config: Deploy
         tasks: ``(task_id, task)`` pairs; ``task`` a :class:`~itdeploy_lite.planning.Task`.
         config: sampling settings.
         generation: written into every record.
-        prompt_format: a :class:`~itdeploy_lite.backends.formats.PromptFormat`; default the embedded
-            model's compact format (its trace read from the model's config).
+        prompt_format: the model's :class:`~itdeploy_lite.formats.PromptFormat` (keyword, required), e.g.
+            ``CompactFormat.of_model(model)`` for the embedded planner.
         problems: the problems' PDDL texts, one per task (the ``pddl`` format shows them).
         backend: the :class:`~itdeploy_lite.backends.Backend` whose ``generate`` samples; default
             :func:`sample_completions` (what every backend uses).
@@ -233,11 +211,6 @@ def deploy(model, tokenizer, tasks: Sequence[tuple[str, object]], config: Deploy
     """
     if config.samples_per_task < 1 or config.batch_size < 1:
         raise ValueError("samples_per_task and batch_size must be >= 1")
-    if prompt_format is None:
-        from itdeploy_lite.backends.formats import PromptFormat
-        from itdeploy_lite.models.embedded import plan_trace
-
-        prompt_format = PromptFormat("compact", tokenizer, trace=plan_trace(model))
     problems = list(problems) if problems is not None else [""] * len(tasks)
     prompts = [prompt_format.prompt(task, pddl) for (_, task), pddl in zip(tasks, problems)]
     budgets = [prompt_format.budget(task, config.max_new_tokens, config.steps_per_object) for _, task in tasks]
@@ -248,8 +221,66 @@ def deploy(model, tokenizer, tasks: Sequence[tuple[str, object]], config: Deploy
             for t, (task_id, _) in enumerate(tasks) for s, sample in enumerate(samples[t])]
 
 
+def validate_records(records: list[dict], tasks: dict, prompt_format: PromptFormat) -> list[dict]:
+    """Stamp every trace with the validator's verdict (in place; returns ``records``).
+
+    Args:
+        records: trace records (``task_id``, ``completion``; ``ended`` if the sampler set it).
+        tasks: task id -> :class:`~itdeploy_lite.task_sets.LoopTask`.
+        prompt_format: the :class:`~itdeploy_lite.formats.PromptFormat` that reads the plan out of a completion.
+
+    Adds ``size``, ``valid``, ``plan_length`` (steps), ``failed_step`` (1-based or ``None``), ``reason``
+    (``None`` if valid) and ``ended`` (the completion wrote the end token).
+    """
+    from itdeploy_lite.planning import validate
+    from itdeploy_lite.prompts import EOS
+
+    for record in records:
+        item = tasks[record["task_id"]]
+        result = validate(item.task, prompt_format.plan_text(record["completion"]))
+        record.update(size=item.size, valid=result.valid, plan_length=result.plan_length,
+                      failed_step=result.failed_step, reason=result.reason,
+                      ended=record.get("ended", EOS in record["completion"]))
+    return records
+
+
+def sample_tasks(model, tokenizer, tasks: list, samples: dict[str, int] | int, config, generation: int, seed: int,
+                 prompt_format: PromptFormat, temperature: float | None = None, backend=None) -> list[dict]:
+    """Sample completions for the loop's tasks with :func:`deploy` and validate them (what every stage
+    that samples calls: held-out and pool evaluation greedily, deployment with ``k`` samples).
+
+    Args:
+        tasks: :class:`~itdeploy_lite.task_sets.LoopTask` s.
+        samples: samples per task, one number or per size label.
+        config: the run's :class:`~itdeploy_lite.config.RunConfig` (sampling settings).
+        generation: written into every record.
+        seed: the sampling seed (the loop derives it from run seed, generation and stage).
+        temperature: ``0`` for greedy decoding; default ``config.temperature``.
+        prompt_format: the model's :class:`~itdeploy_lite.formats.PromptFormat`.
+        backend: the run's :class:`~itdeploy_lite.backends.Backend` (samples with its ``generate``).
+
+    Returns:
+        Validated trace records (see :func:`validate_records`), ordered by task then sample.
+    """
+    per_size = samples if isinstance(samples, dict) else {t.size: samples for t in tasks}
+    records = []
+    for k in sorted(set(per_size[t.size] for t in tasks)):
+        group = [t for t in tasks if per_size[t.size] == k]
+        deploy_config = DeployConfig(
+            samples_per_task=k, temperature=config.temperature if temperature is None else temperature,
+            top_p=config.top_p, batch_size=config.sample_batch_size, max_new_tokens=config.max_new_tokens,
+            seed=seed + k, progress=config.progress,
+        )
+        records += deploy(model, tokenizer, [(t.task_id, t.task) for t in group], deploy_config, generation,
+                          prompt_format=prompt_format, problems=[t.pddl for t in group], backend=backend)
+    order = {t.task_id: i for i, t in enumerate(tasks)}
+    records.sort(key=lambda r: (order[r["task_id"]], r["sample_id"]))
+    return validate_records(records, {t.task_id: t for t in tasks}, prompt_format)
+
+
 def evaluate(model, tokenizer, tasks: Sequence[tuple[str, object]], groups: Sequence[str] | None = None,
-             config: DeployConfig = DeployConfig(samples_per_task=1, temperature=0.0)) -> dict:
+             config: DeployConfig = DeployConfig(samples_per_task=1, temperature=0.0), *,
+             prompt_format: PromptFormat) -> dict:
     """Sample, validate, and report the solved fraction per group (e.g. per task size).
 
     Args:
@@ -257,24 +288,22 @@ def evaluate(model, tokenizer, tasks: Sequence[tuple[str, object]], groups: Sequ
         tasks: ``(task_id, task)`` pairs.
         groups: a label per task (e.g. the size tag ``"b5p10"``); default: one group ``"all"``.
         config: sampling settings; the default is greedy decoding, one sample per task.
+        prompt_format: the model's :class:`~itdeploy_lite.formats.PromptFormat` (keyword, required).
 
     Returns:
         ``{"solved_fraction": float, "by_group": {label: {"n": int, "solved": float, "sample_valid":
         float, "mean_plan_length": float | None}}, "k": int, "records": list}``. ``solved`` is pass@k
         (a task counts if any of its k samples is valid); ``sample_valid`` is the fraction of valid
-        samples; ``records`` are :func:`deploy`'s rows with ``valid`` and ``plan_length`` added.
+        samples; ``records`` are :func:`deploy`'s rows stamped by :func:`validate_records`.
     """
-    from itdeploy_lite.planning import validate
+    from itdeploy_lite.task_sets import LoopTask
 
     groups = list(groups) if groups is not None else ["all"] * len(tasks)
-    records = deploy(model, tokenizer, tasks, config)
-    task_of = {tid: (task, g) for (tid, task), g in zip(tasks, groups)}
+    records = deploy(model, tokenizer, tasks, config, prompt_format=prompt_format)
+    validate_records(records, {tid: LoopTask(tid, g, task) for (tid, task), g in zip(tasks, groups)}, prompt_format)
     solved: dict[str, bool] = {}
     for rec in records:
-        task, _ = task_of[rec["task_id"]]
-        result = validate(task, completion_plan_text(rec["completion"]))
-        rec["valid"], rec["plan_length"] = result.valid, result.plan_length
-        solved[rec["task_id"]] = solved.get(rec["task_id"], False) or result.valid
+        solved[rec["task_id"]] = solved.get(rec["task_id"], False) or rec["valid"]
     by_group: dict[str, dict] = {}
     for label in dict.fromkeys(groups):
         ids = {tid for (tid, _), g in zip(tasks, groups) if g == label}

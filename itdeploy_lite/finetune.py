@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from itdeploy_lite.paths import replace_folder
+from itdeploy_lite import atomic
 
 
 @dataclass
@@ -85,7 +85,8 @@ class FinetuneConfig:
         return min(steps, self.max_steps) if self.max_steps else steps
 
 
-def _lora_targets(text: str):
+def lora_targets(text: str) -> str | list[str]:
+    """peft's ``target_modules`` from a ``--target-modules`` value: ``"all-linear"`` or a list of names."""
     return "all-linear" if text == "all-linear" else [t.strip() for t in text.split(",") if t.strip()]
 
 
@@ -98,6 +99,7 @@ def finetune(
     seed: int = 0,
     progress: bool = False,
     load_in_4bit: bool = False,
+    log_file: str | Path | None = None,
 ) -> dict:
     """LoRA-fine-tune the model in ``base`` on ``dataset`` and save the adapter to ``out_dir`` (the ``hf``
     backend's fine-tuning: transformers + peft + TRL).
@@ -115,6 +117,7 @@ def finetune(
         progress: show TRL's progress bar.
         load_in_4bit: load the base in nf4 4-bit (QLoRA; bitsandbytes), guarded against the AVX512-BF16
             trap on a CPU (:func:`~itdeploy_lite.llm.quant.guard_cpu_4bit`).
+        log_file: where the trainer's logged losses go (JSON lines), instead of the terminal.
 
     Returns:
         ``{"rows": int, "steps": int, "train_loss": float (mean over the last 10% of steps, nats per
@@ -159,10 +162,11 @@ def finetune(
             r=config.lora_r,
             lora_alpha=config.lora_alpha,
             lora_dropout=config.lora_dropout,
-            target_modules=_lora_targets(config.target_modules),
+            target_modules=lora_targets(config.target_modules),
             task_type="CAUSAL_LM",
         )
-    stats = train_lora(model, tokenizer, dataset, config, out_dir, peft_config=peft_config, seed=seed, progress=progress)
+    stats = train_lora(model, tokenizer, dataset, config, out_dir, peft_config=peft_config, seed=seed, progress=progress,
+                       log_file=log_file)
     stats["seconds"] = time.perf_counter() - start
     return stats
 
@@ -178,7 +182,7 @@ def check_dataset(dataset):
 
 
 def train_lora(model, tokenizer, dataset, config: FinetuneConfig, out_dir: str | Path, peft_config=None,
-               seed: int = 0, progress: bool = False) -> dict:
+               seed: int = 0, progress: bool = False, log_file: str | Path | None = None) -> dict:
     """Train a LoRA adapter with TRL's ``SFTTrainer`` (loss on the completion only) and save it.
 
     Shared by both backends: ``hf`` passes a plain model and a ``peft_config`` (or a ``PeftModel``),
@@ -193,15 +197,23 @@ def train_lora(model, tokenizer, dataset, config: FinetuneConfig, out_dir: str |
         out_dir: the adapter folder, written to ``<out_dir>.tmp`` then renamed.
         peft_config: a ``peft.LoraConfig`` for a plain model, else None.
         seed: data order and dropout seed.
-        progress: TRL's progress bar.
+        progress: TRL's progress bar (its logged losses are never printed: they go to ``log_file``).
+        log_file: a JSON-lines file for the trainer's logs, one ``{"step", "loss", "learning_rate", ...}``
+            per logging step (``None``: kept only in the returned summary's source, ``trainer.state``).
 
     Returns:
         ``{"rows", "steps", "train_loss" (nats per completion token, mean of the last 10% of logged
         steps), "trainable_parameters", "config"}``.
     """
     import torch
-    from transformers import PrinterCallback
+    from transformers import PrinterCallback, ProgressCallback
     from trl import SFTConfig, SFTTrainer
+
+    class BarsOnly(ProgressCallback):
+        """The progress bar without the log dictionaries ``ProgressCallback`` writes between the bars."""
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            return None
 
     out_dir = Path(out_dir)
     dataset = check_dataset(dataset)
@@ -235,13 +247,17 @@ def train_lora(model, tokenizer, dataset, config: FinetuneConfig, out_dir: str |
         trainer = SFTTrainer(
             model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=peft_config
         )
-        if not progress:
-            trainer.remove_callback(PrinterCallback)
+        trainer.remove_callback(PrinterCallback)  # prints each log dict
+        if progress:
+            trainer.remove_callback(ProgressCallback)  # its on_log writes the dicts between the bars
+            trainer.add_callback(BarsOnly())
         trainer.train()
+    if log_file is not None:
+        atomic.write_jsonl(log_file, trainer.state.log_history)
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     tail = losses[-max(1, len(losses) // 10) :]
     trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
-    replace_folder(out_dir, lambda tmp: trainer.model.save_pretrained(str(tmp)))
+    atomic.replace_folder(out_dir, lambda tmp: trainer.model.save_pretrained(str(tmp)))
     return {
         "rows": len(dataset),
         "steps": steps,

@@ -1,12 +1,9 @@
-"""Where the project's shipped data lives (domains, models), in a source checkout or an installed wheel,
-and how a folder is replaced whole (:func:`replace_folder`)."""
+"""Where the project's shipped data lives (domains, models), in a source checkout or an installed wheel."""
 
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
-from typing import Callable
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -32,19 +29,3 @@ def data_dir() -> Path:
         + ", ".join(str(c) for c in candidates)
         + "); set ITDEPLOY_DATA to the repository's data/ folder."
     )
-
-
-def replace_folder(dest: str | Path, fill: Callable[[Path], object]) -> Path:
-    """Write a folder atomically: ``fill(tmp)`` writes ``<dest>.tmp`` (a stale one is removed first), then
-    it replaces ``dest``. An interrupted call leaves ``dest`` as it was, never half written.
-
-    Returns:
-        ``dest`` as a :class:`~pathlib.Path`.
-    """
-    dest = Path(dest)
-    tmp = dest.with_name(dest.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    fill(tmp)
-    shutil.rmtree(dest, ignore_errors=True)
-    os.replace(tmp, dest)
-    return dest

@@ -111,7 +111,7 @@ SMALL_EVAL_SEED = 20_000
 
 
 @lru_cache(maxsize=None)
-def _excluded_keys(domain: str) -> frozenset:
+def excluded_keys(domain: str) -> frozenset:
     """(init, goal) keys pretraining must never see: the project's train and held-out tasks (first 500
     per size, a superset of any per_size the loop uses) and the first 200 small evaluation tasks per
     default size (:data:`SMALL_EVAL_SEED`)."""
@@ -150,7 +150,7 @@ def reference_corpus(config: PretrainConfig) -> list[dict]:
     sizes = config.sizes or DEFAULT_SIZES[config.domain]
     tail_sizes, tail_fraction = _tail(config)
     rng = random.Random(config.seed)
-    excluded = _excluded_keys(config.domain)
+    excluded = excluded_keys(config.domain)
     seen: set = set()
     rows: list[dict] = []
     bar = tqdm(total=config.n_problems, desc="reference plans", unit="task", disable=not config.progress)
@@ -185,7 +185,7 @@ def reference_corpus(config: PretrainConfig) -> list[dict]:
     return rows
 
 
-def _encode(rows: list[dict], tokenizer) -> list[tuple[list[int], int]]:
+def encode_rows(rows: list[dict], tokenizer) -> list[tuple[list[int], int]]:
     """Token ids of prompt + completion and the prompt length (loss starts after it)."""
     out = []
     for row in rows:
@@ -215,7 +215,7 @@ def train_sft(model, examples: list[tuple[list[int], int]], steps: int, batch_si
 
     Args:
         model: a causal LM (trained in place).
-        examples: ``(ids, prompt_length)`` pairs (see :func:`_encode`).
+        examples: ``(ids, prompt_length)`` pairs (see :func:`encode_rows`).
         steps, batch_size, lr, warmup_steps, weight_decay: optimiser settings (AdamW, cosine decay to 10%).
         pad_id: padding token id. seed: batch-order seed.
 
@@ -262,7 +262,7 @@ def eval_problems(config: PretrainConfig) -> list:
     if config.eval_split != "dev":
         raise ValueError(f"eval_split must be 'heldout' or 'dev', got {config.eval_split!r}")
     sizes = config.eval_sizes or (config.sizes or DEFAULT_SIZES[config.domain]) + SPLITS[config.domain]["heldout"]
-    excluded = _excluded_keys(config.domain)
+    excluded = excluded_keys(config.domain)
     out = []
     for s in sizes:
         out += generate_problems(config.domain, s, config.eval_per_size, seed=10_000,
@@ -274,11 +274,13 @@ def evaluate_sizes(model, tokenizer, problems, samples: int = 1, temperature: fl
                    progress: bool = False) -> dict[str, dict]:
     """Greedy (or sampled, pass@k) solved fraction per size tag. Returns ``{tag: {n, solved, ...}}``."""
     from itdeploy_lite.deploy import DeployConfig, as_tasks, evaluate
+    from itdeploy_lite.formats import CompactFormat
     from itdeploy_lite.planning.generators import size_tag
 
     tags = [size_tag(p.domain, p.size) for p in problems]
     result = evaluate(model, tokenizer, as_tasks(problems), tags,
-                      DeployConfig(samples_per_task=samples, temperature=temperature, progress=progress))
+                      DeployConfig(samples_per_task=samples, temperature=temperature, progress=progress),
+                      prompt_format=CompactFormat.of_model(model, tokenizer))
     return result["by_group"]
 
 
@@ -303,7 +305,7 @@ def pretrain(config: PretrainConfig = PretrainConfig()) -> dict:
     rows = reference_corpus(config)
     seconds_data = time.time() - t0
     tokenizer = build_tokenizer()
-    examples = _encode(rows, tokenizer)
+    examples = encode_rows(rows, tokenizer)
     torch.manual_seed(config.seed)
     model = build_model(tokenizer, config.model)
     t1 = time.time()

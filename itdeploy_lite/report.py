@@ -10,8 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from pathlib import Path
+
+from itdeploy_lite import atomic
 
 #: The keys of ``itdeploy report --json`` (one dict per generation), in order.
 SUMMARY_KEYS = (
@@ -37,7 +38,7 @@ def load_metrics(run_dir: str | Path) -> list[dict]:
         run_dir: a run folder (has ``config.json``).
 
     Returns:
-        One dict per finished generation (see :func:`itdeploy_lite.loop.generation_metrics` for keys).
+        One dict per finished generation (see :func:`itdeploy_lite.metrics.generation_metrics` for keys).
 
     Raises:
         FileNotFoundError: ``run_dir`` is not a run folder (no ``config.json``).
@@ -123,17 +124,8 @@ def write_csv(rows: list[dict], path: str | Path) -> Path:
         out["train_loss"] = (row.get("finetune") or {}).get("train_loss")
         out.update({f"deploy_{k}": deploy.get(k) for k in ("tasks", "samples", "valid_fraction", "solved_tasks", "longest_valid_plan")})
         writer.writerow(out)
-    _write_text_atomic(path, buffer.getvalue())
+    atomic.write_text(path, buffer.getvalue())
     return path
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def plot(rows: list[dict], out_dir: str | Path, title: str = "") -> list[Path]:
@@ -217,11 +209,10 @@ def plot(rows: list[dict], out_dir: str | Path, title: str = "") -> list[Path]:
 def _save(fig, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
-    tmp = path.with_name(path.stem + ".tmp.png")
     fig.tight_layout()
-    fig.savefig(tmp, dpi=110)
+    with atomic.open_atomic(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=110)
     plt.close(fig)
-    os.replace(tmp, path)
     return path
 
 

@@ -5,11 +5,11 @@ explicit version on the same footing, so the two can be put on one plot (``exper
 
 * the same base model (the embedded checkpoint), with a LoRA adapter of the same shape
   (:class:`~itdeploy_lite.finetune.FinetuneConfig`: ``lora_r``, ``lora_alpha``, ``target_modules``);
-* the same deployment tasks: generation ``g`` samples on :func:`~itdeploy_lite.loop.deployment_tasks` (the fixed
+* the same deployment tasks: generation ``g`` samples on :func:`~itdeploy_lite.task_sets.deployment_tasks` (the fixed
   pool, or fresh tasks with the loop's seeds), so with the same ``RunConfig`` it sees exactly the tasks
   ``itdeploy run`` deploys on in generation ``g``;
 * the same number of sampled traces per generation (``tasks_per_generation x samples_per_task``), sampled and
-  validated by the loop's own :func:`~itdeploy_lite.loop.sample`;
+  validated by the loop's own :func:`~itdeploy_lite.deploy.sample_tasks`;
 * the same evaluation: greedy decoding on the fixed held-out set, written as the loop's ``metrics.json``.
 
 One generation, top to bottom (``train``)::
@@ -31,7 +31,7 @@ Plain loop by default, TRL's ``GRPOTrainer`` as an option (``--trl``, :func:`tra
 on the CPU path (TRL 1.16: ``use_cpu=True``, a Python reward function over the completions and a ``task_id``
 column, LoRA model passed in; tried on the tiny test model and in ``experiments/rl_vs_deploy.py``). The plain loop is
 the reference because it differs from iterative deployment *only in the update*: its traces come from the loop's
-own :func:`~itdeploy_lite.loop.sample` (per-task token budgets, suppressed special tokens, the loop's seeds), so
+own :func:`~itdeploy_lite.deploy.sample_tasks` (per-task token budgets, suppressed special tokens, the loop's seeds), so
 generation ``g`` of both methods sees the same tasks, the same number of traces, the same sampler. ``GRPOTrainer``
 samples with its own ``generate`` (one completion-length cap, its seeds) and adds PPO clipping and the DAPO token
 loss, so a difference between it and the loop mixes sampler and update effects. Not resumable (a run takes
@@ -47,7 +47,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from itdeploy_lite.loop import RunConfig
+from itdeploy_lite.config import RunConfig
+from itdeploy_lite.formats import CompactFormat
 
 
 @dataclass
@@ -56,7 +57,7 @@ class RLConfig:
     ``itdeploy run`` (tasks, sampling, held-out set, seed, out, LoRA shape); ``run.curation`` is unused.
 
     Attributes:
-        run: the loop settings the baseline shares (:class:`~itdeploy_lite.loop.RunConfig`).
+        run: the loop settings the baseline shares (:class:`~itdeploy_lite.config.RunConfig`).
         rl_learning_rate: AdamW learning rate of the policy-gradient updates. 5e-5: at the SFT rate 2e-3 both the
             plain loop and GRPOTrainer collapsed in one generation (held-out 0.22 -> 0.07 / 0.00, small settings),
             2e-4 was flat (0.21), 5e-5 gave 0.23; picked from these three on the held-out curve (favours RL).
@@ -104,13 +105,13 @@ def lora_policy(base: str | Path, config, seed: int = 0):
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from itdeploy_lite.finetune import _lora_targets
+    from itdeploy_lite.finetune import lora_targets
 
     tokenizer = AutoTokenizer.from_pretrained(base)
     torch.manual_seed(seed)
     model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
     lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                      target_modules=_lora_targets(config.target_modules), task_type="CAUSAL_LM")
+                      target_modules=lora_targets(config.target_modules), task_type="CAUSAL_LM")
     return get_peft_model(model, lora), tokenizer
 
 
@@ -160,7 +161,7 @@ def update(model, tokenizer, optimizer, records: list[dict], config: RLConfig, s
 
 def deploy_summary(tasks: list, traces: list[dict]) -> dict:
     """The fields of the loop's deploy summary that the report reads (valid fraction, solved tasks, longest plan)."""
-    from itdeploy_lite.loop import pass_at_k_by_size
+    from itdeploy_lite.metrics import pass_at_k_by_size
 
     lengths = [r["plan_length"] for r in traces if r["valid"]]
     return {"tasks": len(tasks), "samples": len(traces),
@@ -179,18 +180,20 @@ def _start(config: RLConfig, method: str):
     """
     import torch
 
-    from itdeploy_lite.loop import _quiet, _seed, _write_json_atomic, heldout_tasks
+    from itdeploy_lite import atomic
+    from itdeploy_lite.runtime import derive_seed, quiet_libraries
+    from itdeploy_lite.task_sets import heldout_tasks
     from itdeploy_lite.models.embedded import embedded_dir
 
     rc = config.run
     rc.check()
-    _quiet()
+    quiet_libraries()
     if rc.threads:
         torch.set_num_threads(rc.threads)
     out = config.run_dir()
     out.mkdir(parents=True, exist_ok=True)
-    _write_json_atomic(out / "config.json", {**asdict(config), "method": method})
-    model, tokenizer = lora_policy(embedded_dir(rc.model or rc.domain), rc.finetune, _seed(rc.seed, "rl-lora"))
+    atomic.write_json(out / "config.json", {**asdict(config), "method": method})
+    model, tokenizer = lora_policy(embedded_dir(rc.model or rc.domain), rc.finetune, derive_seed(rc.seed, "rl-lora"))
     heldout = heldout_tasks(rc)
     return rc, out, model, tokenizer, heldout, {t.key for t in heldout}, list(dict.fromkeys(t.size for t in heldout))
 
@@ -201,14 +204,16 @@ def _evaluate(model, tokenizer, heldout, rc, g: int, gen_dir: Path, last_update:
     Returns:
         ``(evaluated records, seconds)`` where ``seconds`` has ``evaluate`` and, after an update, ``finetune``.
     """
-    from itdeploy_lite.curate import write_jsonl_atomic
-    from itdeploy_lite.loop import _seed, sample
+    from itdeploy_lite import atomic
+    from itdeploy_lite.deploy import sample_tasks
+    from itdeploy_lite.runtime import derive_seed
 
     gen_dir.mkdir(exist_ok=True)
     model.eval()
     t0 = time.perf_counter()
-    evaluated = sample(model, tokenizer, heldout, 1, rc, g, seed=_seed(rc.seed, g, "eval"), temperature=0.0)
-    write_jsonl_atomic(gen_dir / "eval.jsonl", evaluated)
+    evaluated = sample_tasks(model, tokenizer, heldout, 1, rc, g, seed=derive_seed(rc.seed, g, "eval"),
+                             prompt_format=CompactFormat.of_model(model, tokenizer), temperature=0.0)
+    atomic.write_jsonl(gen_dir / "eval.jsonl", evaluated)
     seconds = {"evaluate": round(time.perf_counter() - t0, 2)}
     if last_update is not None:
         seconds["finetune"] = last_update["seconds"]
@@ -219,13 +224,16 @@ def train(config: RLConfig) -> list[dict]:
     """Run the RL baseline for ``config.run.generations`` updates; see the module docstring.
 
     Returns:
-        Per generation the loop's metrics (:func:`~itdeploy_lite.loop.generation_metrics`); ``finetune`` holds the
+        Per generation the loop's metrics (:func:`~itdeploy_lite.metrics.generation_metrics`); ``finetune`` holds the
         update that produced that generation's policy, ``train_pool_size`` its number of traces with A != 0.
     """
     import torch
 
-    from itdeploy_lite.curate import write_jsonl_atomic
-    from itdeploy_lite.loop import _seed, _write_json_atomic, deployment_tasks, generation_metrics, sample
+    from itdeploy_lite import atomic
+    from itdeploy_lite.deploy import sample_tasks
+    from itdeploy_lite.metrics import generation_metrics
+    from itdeploy_lite.runtime import derive_seed
+    from itdeploy_lite.task_sets import deployment_tasks
     from itdeploy_lite.report import table
     from itdeploy_lite.theory import trainable_parameters
 
@@ -239,17 +247,18 @@ def train(config: RLConfig) -> list[dict]:
         if g < rc.generations:
             t0 = time.perf_counter()
             tasks = deployment_tasks(rc, g, exclude)
-            traces = sample(model, tokenizer, tasks, rc.samples_per_task, rc, g, seed=_seed(rc.seed, g, "deploy"))
-            write_jsonl_atomic(gen_dir / "traces.jsonl", traces)
+            traces = sample_tasks(model, tokenizer, tasks, rc.samples_per_task, rc, g, seed=derive_seed(rc.seed, g, "deploy"),
+                                  prompt_format=CompactFormat.of_model(model, tokenizer))
+            atomic.write_jsonl(gen_dir / "traces.jsonl", traces)
             deployed = deploy_summary(tasks, traces)
             seconds["deploy"] = deployed["seconds"] = round(time.perf_counter() - t0, 2)
         row = generation_metrics(g, evaluated, sizes, last_update["rows"] if last_update else 0, last_update,
                                  deployed, seconds)
-        _write_json_atomic(gen_dir / "metrics.json", row)
+        atomic.write_json(gen_dir / "metrics.json", row)
         metrics.append(row)
         print(table(metrics), file=sys.stderr, flush=True)
         if deployed is not None:
-            last_update = update(model, tokenizer, optimizer, traces, config, _seed(rc.seed, g, "rl-update"))
+            last_update = update(model, tokenizer, optimizer, traces, config, derive_seed(rc.seed, g, "rl-update"))
             model.save_pretrained(str(out / f"gen_{g + 1:02d}" / "adapter"))
     print(table(metrics))
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
@@ -265,20 +274,22 @@ def train_trl(config: RLConfig) -> list[dict]:
     ``num_iterations = rl_epochs``), reward 1[valid] from the validator, LoRA adapter continued across generations
     (a new trainer, hence a fresh optimizer, each generation). TRL's defaults otherwise: ``loss_type="dapo"``,
     ``beta=0`` (no KL), PPO clipping ``epsilon=0.2``, group-scaled rewards. Its sampler is its own ``generate``
-    (one ``max_completion_length`` for all tasks, EOS stops), not :func:`~itdeploy_lite.loop.sample`.
+    (one ``max_completion_length`` for all tasks, EOS stops), not :func:`~itdeploy_lite.deploy.sample_tasks`.
     """
     import math
 
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
-    from itdeploy_lite.deploy import token_budget
-    from itdeploy_lite.loop import _seed, _write_json_atomic, deployment_tasks, generation_metrics
+    from itdeploy_lite import atomic
+    from itdeploy_lite.metrics import generation_metrics
     from itdeploy_lite.planning import validate
-    from itdeploy_lite.prompts import completion_plan_text, task_prompt
     from itdeploy_lite.report import table
+    from itdeploy_lite.runtime import derive_seed
+    from itdeploy_lite.task_sets import deployment_tasks
 
     rc, out, model, tokenizer, heldout, exclude, sizes = _start(config, "rl-trl-grpo")
+    fmt = CompactFormat.of_model(model, tokenizer)
     k = rc.samples_per_task
     batch = k * max(1, config.rl_minibatch // k)
     metrics, last_update = [], None
@@ -287,7 +298,7 @@ def train_trl(config: RLConfig) -> list[dict]:
         evaluated, seconds = _evaluate(model, tokenizer, heldout, rc, g, gen_dir, last_update)
         row = generation_metrics(g, evaluated, sizes, last_update["rows"] if last_update else 0, last_update,
                                  None, seconds)  # deployment stats: finetune["mean_reward"] of the previous generation
-        _write_json_atomic(gen_dir / "metrics.json", row)
+        atomic.write_json(gen_dir / "metrics.json", row)
         metrics.append(row)
         print(table(metrics), file=sys.stderr, flush=True)
         if g == rc.generations:
@@ -296,17 +307,17 @@ def train_trl(config: RLConfig) -> list[dict]:
         by_id = {t.task_id: t.task for t in tasks}
 
         def reward(completions, task_id, **_):
-            return [float(validate(by_id[t], completion_plan_text(c)).valid) for c, t in zip(completions, task_id)]
+            return [float(validate(by_id[t], fmt.plan_text(c)).valid) for c, t in zip(completions, task_id)]
 
-        data = Dataset.from_dict({"prompt": [task_prompt(t.task) for t in tasks], "task_id": [t.task_id for t in tasks]})
+        data = Dataset.from_dict({"prompt": [fmt.prompt(t.task) for t in tasks], "task_id": [t.task_id for t in tasks]})
         steps = config.rl_epochs * math.ceil(len(tasks) * k / batch)
         args = GRPOConfig(
             output_dir=str(gen_dir / "trl"), use_cpu=True, bf16=False, report_to=[], save_strategy="no",
             max_steps=steps, per_device_train_batch_size=batch, num_generations=k, num_iterations=config.rl_epochs,
             learning_rate=config.rl_learning_rate, lr_scheduler_type="constant", weight_decay=0.0,
             temperature=rc.temperature, top_p=rc.top_p,
-            max_completion_length=max(token_budget(t.task, cap=rc.max_new_tokens) for t in tasks),
-            seed=_seed(rc.seed, g, "rl-update"), logging_steps=1, disable_tqdm=not rc.progress,
+            max_completion_length=max(fmt.budget(t.task, cap=rc.max_new_tokens) for t in tasks),
+            seed=derive_seed(rc.seed, g, "rl-update"), logging_steps=1, disable_tqdm=not rc.progress,
         )
         t0 = time.perf_counter()
         trainer = GRPOTrainer(model=model, reward_funcs=reward, args=args, train_dataset=data,

@@ -20,10 +20,11 @@ from pathlib import Path
 import pytest
 
 from itdeploy_lite.backends import default_choice, get_backend, model_kind, resolve_base
-from itdeploy_lite.backends.formats import PromptFormat, format_for
+from itdeploy_lite.formats import PddlFormat, format_for
 from itdeploy_lite.finetune import FinetuneConfig
 from itdeploy_lite.llm.errors import LLMSetupError, has_package
-from itdeploy_lite.loop import RunConfig, apply_preset, run
+from itdeploy_lite.config import RunConfig, apply_preset
+from itdeploy_lite.loop import run
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from llm_tiny import build_tiny_llama  # noqa: E402
@@ -75,7 +76,7 @@ def test_formats_prompt_and_read_plans(tiny_llm):
     # A thinking model's answer: the validator reads the plan after </think>, not the reasoning.
     answer = "<think>(pick-up b9) is wrong</think>\n" + "\n".join(plan) + "\n<|im_end|>"
     assert pddl.plan_text(answer).split() == "\n".join(plan).split()
-    assert pddl.budget(task, cap=1000) < 1000 and PromptFormat("pddl", tokenizer, thinking=True).budget(task, 1000) == 1000
+    assert pddl.budget(task, cap=1000) < 1000 and PddlFormat(tokenizer, thinking=True).budget(task, 1000) == 1000
     with pytest.raises(ValueError, match="needs the problem's PDDL text"):
         pddl.prompt(task)
     with pytest.raises(ValueError, match="cannot spell PDDL"):
@@ -94,12 +95,20 @@ def test_presets_fill_only_default_fields():
         apply_preset(RunConfig(preset="fast"))
 
 
-def test_default_choice_on_this_cpu_is_the_embedded_planner():
+@pytest.mark.parametrize("cuda, unsloth, backend", [(False, False, "hf"), (False, True, "hf"), (True, False, "hf"),
+                                                     (True, True, "unsloth")])
+def test_default_choice_needs_a_gpu_and_unsloth(monkeypatch, cuda, unsloth, backend):
+    import importlib.util
+
     import torch
 
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: (object() if unsloth else None) if name == "unsloth" else find_spec(name, *a))
     choice = default_choice()
-    if torch.cuda.is_available() and has_package("unsloth"):
-        assert choice["backend"] == "unsloth" and choice["load_in_4bit"]
+    if backend == "unsloth":
+        assert choice == {"backend": "unsloth", "model": "qwen3-0.6b", "load_in_4bit": True, "preset": "qwen3-small"}
     else:
         assert choice == {"backend": "hf", "model": "", "load_in_4bit": False, "preset": ""}
     assert set(choice) <= {f for f in RunConfig.__dataclass_fields__}

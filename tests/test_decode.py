@@ -4,8 +4,10 @@ import pytest
 import torch
 
 from itdeploy_lite.decode import decode, next_tokens
-from itdeploy_lite.deploy import sample_completions, token_budget
-from itdeploy_lite.loop import RunConfig, pool_tasks
+from itdeploy_lite.deploy import sample_completions
+from itdeploy_lite.formats import token_budget
+from itdeploy_lite.config import RunConfig
+from itdeploy_lite.task_sets import pool_tasks
 from itdeploy_lite.models import ModelConfig, build_model, build_tokenizer, load_embedded
 from itdeploy_lite.prompts import task_prompt
 

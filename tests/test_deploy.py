@@ -3,9 +3,13 @@
 import pytest
 import torch
 
-from itdeploy_lite.deploy import DeployConfig, as_tasks, deploy, evaluate, token_budget
+from itdeploy_lite.deploy import DeployConfig, as_tasks, deploy, evaluate
+from itdeploy_lite.formats import CompactFormat, token_budget
 from itdeploy_lite.models import ModelConfig, build_model, build_tokenizer
+from itdeploy_lite.planning import validate
 from itdeploy_lite.planning.generators import generate_problems
+
+COMPACT = CompactFormat()
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +25,7 @@ def setup():
 def test_records_have_the_trace_shape(setup):
     model, tokenizer, tasks = setup
     config = DeployConfig(samples_per_task=3, temperature=1.0, batch_size=4, max_new_tokens=12, progress=False)
-    records = deploy(model, tokenizer, tasks, config, generation=2)
+    records = deploy(model, tokenizer, tasks, config, generation=2, prompt_format=COMPACT)
     assert len(records) == 9
     assert [(r["task_id"], r["sample_id"]) for r in records] == [(t, s) for t, _ in tasks for s in range(3)]
     for r in records:
@@ -35,9 +39,9 @@ def test_records_have_the_trace_shape(setup):
 def test_greedy_is_deterministic_and_independent_of_batching(setup):
     model, tokenizer, tasks = setup
     a = deploy(model, tokenizer, tasks, DeployConfig(samples_per_task=2, temperature=0.0, batch_size=6,
-                                                     max_new_tokens=10, progress=False))
+                                                     max_new_tokens=10, progress=False), prompt_format=COMPACT)
     b = deploy(model, tokenizer, tasks, DeployConfig(samples_per_task=1, temperature=0.0, batch_size=1,
-                                                     max_new_tokens=10, progress=False))
+                                                     max_new_tokens=10, progress=False), prompt_format=COMPACT)
     greedy = {r["task_id"]: r["completion"] for r in a if r["sample_id"] == 0}
     assert all(r["completion"] == greedy[r["task_id"]] for r in a)  # k greedy samples agree
     assert {r["task_id"]: r["completion"] for r in b} == greedy  # left padding changes nothing
@@ -46,7 +50,7 @@ def test_greedy_is_deterministic_and_independent_of_batching(setup):
 def test_sampling_is_seeded(setup):
     model, tokenizer, tasks = setup
     config = DeployConfig(samples_per_task=4, temperature=1.5, batch_size=8, max_new_tokens=10, seed=3, progress=False)
-    first, again = deploy(model, tokenizer, tasks, config), deploy(model, tokenizer, tasks, config)
+    first, again = (deploy(model, tokenizer, tasks, config, prompt_format=COMPACT) for _ in range(2))
     assert [r["completion"] for r in first] == [r["completion"] for r in again]
     assert len({r["completion"] for r in first}) > 3  # a high temperature varies the samples
 
@@ -61,6 +65,21 @@ def test_token_budget_grows_with_task_size(setup):
 def test_evaluate_groups(setup):
     model, tokenizer, tasks = setup
     result = evaluate(model, tokenizer, tasks, ["b3", "b3", "b5"],
-                      DeployConfig(samples_per_task=2, temperature=1.0, max_new_tokens=8, progress=False))
+                      DeployConfig(samples_per_task=2, temperature=1.0, max_new_tokens=8, progress=False),
+                      prompt_format=COMPACT)
     assert set(result["by_group"]) == {"b3", "b5"} and result["by_group"]["b3"]["n"] == 2
-    assert result["k"] == 2 and len(result["records"]) == 6 and 0.0 <= result["solved_fraction"] <= 1.0
+    assert result["k"] == 2 and len(result["records"]) == 6
+    # pass@k recomputed here from the validator's own verdicts on the returned completions
+    by_id = dict(tasks)
+    valid = {tid: any(validate(by_id[tid], COMPACT.plan_text(r["completion"])).valid
+                      for r in result["records"] if r["task_id"] == tid) for tid in by_id}
+    assert [r["valid"] for r in result["records"]] == [validate(by_id[r["task_id"]], COMPACT.plan_text(r["completion"])).valid
+                                                       for r in result["records"]]
+    assert result["solved_fraction"] == sum(valid.values()) / 3
+    assert result["by_group"]["b5"]["solved"] == float(valid[tasks[2][0]])
+
+
+def test_deploy_needs_a_prompt_format(setup):
+    model, tokenizer, tasks = setup
+    with pytest.raises(TypeError, match="prompt_format"):
+        deploy(model, tokenizer, tasks, DeployConfig(progress=False))

@@ -15,15 +15,15 @@ import pytest
 from itdeploy_lite.cli import main
 from itdeploy_lite.curate import read_jsonl
 from itdeploy_lite.finetune import FinetuneConfig
-from itdeploy_lite.loop import (
-    RunConfig,
+from itdeploy_lite.config import RunConfig
+from itdeploy_lite.loop import run
+from itdeploy_lite.metrics import pool_metrics
+from itdeploy_lite.task_sets import (
     fresh_tasks,
     frontier_allocation,
     heldout_tasks,
     parse_sizes,
-    pool_metrics,
     pool_tasks,
-    run,
     task_count,
     uniform_allocation,
 )
@@ -272,7 +272,7 @@ def test_user_tasks_folder(tiny, tmp_path):
 
 
 def test_a_changed_base_model_is_refused(tiny, tmp_path):
-    from itdeploy_lite.loop import prepare_run_dir
+    from itdeploy_lite.run_folder import prepare_run_dir
 
     config = tiny_config(tiny, tmp_path / "r")
     prepare_run_dir(config, tiny)
@@ -281,3 +281,23 @@ def test_a_changed_base_model_is_refused(tiny, tmp_path):
     other = build_tiny(tmp_path / "other", seed=1)
     with pytest.raises(ValueError, match="base_model"):
         prepare_run_dir(tiny_config(other, tmp_path / "r"), other)
+
+
+def test_one_curated_generation_solves_more_of_its_pool(tmp_path):
+    """End to end on the shipped planner with the paper's curation (not a random model, not ``none``):
+    generation 1, fine-tuned on generation 0's shortest valid plans, solves more of its own deployment
+    pool than generation 0 (fixed seed; measured here: greedy 0.33 -> 0.58, pass@8 0.54 -> 0.58, on 24 tasks
+    of 5-6 blocks; about 30 s)."""
+    config = RunConfig(out=str(tmp_path / "run"), generations=1, sizes="5;6", tasks_per_generation=24,
+                       samples_per_task=8, heldout_per_size=1, progress=False, threads=1)
+    g0, g1 = run(config)
+    curated = read_jsonl(tmp_path / "run" / "gen_01" / "curated.jsonl")
+    traces = read_jsonl(tmp_path / "run" / "gen_00" / "traces.jsonl")
+    shortest = {}
+    for r in traces:
+        if r["valid"]:
+            shortest[r["task_id"]] = min(r["plan_length"], shortest.get(r["task_id"], r["plan_length"]))
+    assert {r["task_id"]: r["plan_length"] for r in curated} == shortest  # one shortest valid plan per solved task
+    assert all(r["valid"] for r in curated) and len(curated) == g0["deploy"]["solved_tasks"] > 0
+    assert g1["pool_greedy_solved_fraction"] > g0["pool_greedy_solved_fraction"]
+    assert g1["pool_solved_fraction"] >= g0["pool_solved_fraction"]

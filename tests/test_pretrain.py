@@ -3,7 +3,7 @@
 import json
 
 from itdeploy_lite.models import ModelConfig, load_embedded
-from itdeploy_lite.pretrain import PretrainConfig, _excluded_keys, pretrain, reference_corpus
+from itdeploy_lite.pretrain import PretrainConfig, excluded_keys, pretrain, reference_corpus
 
 TINY = PretrainConfig(n_problems=40, steps=4, batch_size=4, warmup_steps=2, eval_per_size=0,
                       model=ModelConfig(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64),
@@ -15,7 +15,7 @@ def test_corpus_is_seeded_and_avoids_project_splits():
     assert rows == reference_corpus(TINY)
     assert len({r["prompt"] for r in rows}) == 40
     assert all(r["completion"].endswith("</s>") and r["size"]["blocks"] in (3, 4, 5) for r in rows)
-    assert len(_excluded_keys("blocksworld")) > 1000
+    assert len(excluded_keys("blocksworld")) > 1000
 
 
 def test_pretrain_is_reproducible_and_saves(tmp_path):

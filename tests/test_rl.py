@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from itdeploy_lite.finetune import FinetuneConfig
-from itdeploy_lite.loop import RunConfig
+from itdeploy_lite.config import RunConfig
 from itdeploy_lite.rl import RLConfig, group_advantages, lora_policy, policy_gradient_step, train
 
 from tiny_model import build_tiny, example_rows
@@ -64,7 +64,14 @@ def test_tiny_rl_run(tiny, tmp_path):
                                     progress=False, threads=1), rl_epochs=1)
     metrics = train(config)
     assert [m["generation"] for m in metrics] == [0, 1]
-    assert 0.0 <= metrics[1]["heldout_solved_fraction"] <= 1.0
+    from itdeploy_lite.curate import read_jsonl
+
+    for g in (0, 1):  # the metric is the validator's verdict on the greedy held-out completions written
+        evaluated = read_jsonl(tmp_path / "rl" / f"gen_{g:02d}" / "eval.jsonl")
+        assert len(evaluated) == len(metrics[g]["heldout_solved_by_size"])  # heldout_per_size=1 per size
+        assert metrics[g]["heldout_solved_fraction"] == round(sum(r["valid"] for r in evaluated) / len(evaluated), 4)
+    update = metrics[1]["finetune"]  # the update behind generation 1: one step per minibatch of traces with A != 0
+    assert metrics[0]["finetune"] is None and update["steps"] == -(-update["rows"] // config.rl_minibatch) * config.rl_epochs
     assert (tmp_path / "rl" / "gen_01" / "adapter" / "adapter_config.json").is_file()
 
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from itdeploy_lite.curate import POLICIES, curate, first_action, write_jsonl_atomic
+from itdeploy_lite import atomic
+from itdeploy_lite.curate import POLICIES, curate, first_action
 from itdeploy_lite.safety import IMPLICIT_REWARDS, drift, drift_table, hidden, implicit_reward
 
 from tiny_model import build_tiny
@@ -51,9 +52,9 @@ def test_implicit_reward_is_the_selection_indicator():
 
 
 def test_drift_reads_a_run_folder(tmp_path):
-    write_jsonl_atomic(tmp_path / "gen_00" / "eval.jsonl", RECORDS[:3])
-    write_jsonl_atomic(tmp_path / "gen_00" / "traces.jsonl", RECORDS)
-    write_jsonl_atomic(tmp_path / "gen_01" / "eval.jsonl", RECORDS[3:])
+    atomic.write_jsonl(tmp_path / "gen_00" / "eval.jsonl", RECORDS[:3])
+    atomic.write_jsonl(tmp_path / "gen_00" / "traces.jsonl", RECORDS)
+    atomic.write_jsonl(tmp_path / "gen_01" / "eval.jsonl", RECORDS[3:])
     rows = drift(tmp_path)
     assert [r["generation"] for r in rows] == [0, 1]
     assert rows[0]["hidden_greedy"] == pytest.approx(2 / 3, abs=1e-3)

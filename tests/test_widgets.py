@@ -214,7 +214,8 @@ def test_keyboard_box_and_navigation(tmp_path):
 
 @pytest.mark.parametrize("protocol", ["pool", "fresh"])
 def test_widget_reads_a_run_folder(tmp_path, protocol):
-    from itdeploy_lite.loop import RunConfig, deployment_tasks
+    from itdeploy_lite.config import RunConfig
+    from itdeploy_lite.task_sets import deployment_tasks
     from itdeploy_lite.planning.generators.splits import make_split
 
     config = RunConfig(domain="blocksworld", sizes="4;5", tasks_per_generation=2, heldout_per_size=2,

@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from itdeploy_lite.backends.base import Backend, model_kind
-from itdeploy_lite.backends.formats import FORMATS, PromptFormat, format_for
+from itdeploy_lite.formats import FORMATS, PromptFormat, format_for
 
 BACKENDS: tuple[str, ...] = ("hf", "unsloth")
 
@@ -52,7 +52,7 @@ def get_backend(name: str, load_in_4bit: bool = False, device: str | None = None
 
 
 def default_choice() -> dict:
-    """What a notebook or a first run should use on this machine, as :class:`~itdeploy_lite.loop.RunConfig`
+    """What a notebook or a first run should use on this machine, as :class:`~itdeploy_lite.config.RunConfig`
     fields: ``{"backend", "model", "load_in_4bit", "preset"}``.
 
     On a CUDA GPU with Unsloth installed: ``{"backend": "unsloth", "model": "qwen3-0.6b",

@@ -66,12 +66,13 @@ class Backend:
                                   progress, desc, engine=self.sample_engine)
 
     def finetune(self, base: str | Path, dataset, config, out_dir: str | Path, init_adapter: str | Path | None = None,
-                 seed: int = 0, progress: bool = False) -> dict:
+                 seed: int = 0, progress: bool = False, log_file: str | Path | None = None) -> dict:
         """Train a LoRA adapter on ``dataset`` (``{"prompt", "completion"}`` rows, loss on the completion)
         from ``base`` (or continuing ``init_adapter``) and save it to ``out_dir`` with ``save_pretrained``.
 
         Args:
             config: a :class:`~itdeploy_lite.finetune.FinetuneConfig` (LoRA rank/alpha/dropout, lr, steps).
+            log_file: the trainer's logs as JSON lines (the loop: ``gen_XX/trainer_log.jsonl``).
 
         Returns:
             :func:`itdeploy_lite.finetune.train_lora`'s summary plus ``"seconds"`` and ``"backend"``.
@@ -85,7 +86,7 @@ class Backend:
         from peft import PeftModel
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from itdeploy_lite.paths import replace_folder
+        from itdeploy_lite import atomic
 
         tokenizer = AutoTokenizer.from_pretrained(str(base))
         model = AutoModelForCausalLM.from_pretrained(str(base), dtype=torch.float32)
@@ -95,4 +96,4 @@ class Backend:
             model.save_pretrained(tmp)
             tokenizer.save_pretrained(tmp)
 
-        return replace_folder(out_dir, save)
+        return atomic.replace_folder(out_dir, save)

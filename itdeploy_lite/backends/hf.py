@@ -30,10 +30,11 @@ class HFBackend(Backend):
 
         return load_llm(str(base), load_in_4bit=True, device=self.device, adapter=adapter)
 
-    def finetune(self, base, dataset, config, out_dir, init_adapter=None, seed: int = 0, progress: bool = False) -> dict:
+    def finetune(self, base, dataset, config, out_dir, init_adapter=None, seed: int = 0, progress: bool = False,
+                 log_file=None) -> dict:
         from itdeploy_lite.finetune import finetune
 
         start = time.perf_counter()
         stats = finetune(base, dataset, config, out_dir, init_adapter=init_adapter, seed=seed, progress=progress,
-                         load_in_4bit=self.load_in_4bit)
+                         load_in_4bit=self.load_in_4bit, log_file=log_file)
         return {**stats, "seconds": time.perf_counter() - start, "backend": self.name}

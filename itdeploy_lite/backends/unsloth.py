@@ -78,10 +78,11 @@ class UnslothBackend(Backend):
         fast.for_inference(model)
         return model, tokenizer
 
-    def finetune(self, base, dataset, config, out_dir, init_adapter=None, seed: int = 0, progress: bool = False) -> dict:
+    def finetune(self, base, dataset, config, out_dir, init_adapter=None, seed: int = 0, progress: bool = False,
+                 log_file=None) -> dict:
         from transformers import set_seed
 
-        from itdeploy_lite.finetune import _lora_targets, check_dataset, train_lora
+        from itdeploy_lite.finetune import lora_targets, check_dataset, train_lora
 
         start = time.perf_counter()
         dataset = check_dataset(dataset)
@@ -94,7 +95,7 @@ class UnslothBackend(Backend):
         else:
             from itdeploy_lite.llm.registry import LINEAR_PROJECTIONS
 
-            targets = _lora_targets(config.target_modules)
+            targets = lora_targets(config.target_modules)
             if targets == "all-linear":
                 targets = list(LINEAR_PROJECTIONS)
             model = fast.get_peft_model(model, r=config.lora_r, lora_alpha=config.lora_alpha,
@@ -102,5 +103,5 @@ class UnslothBackend(Backend):
                                         use_gradient_checkpointing="unsloth" if self.device == "cuda" else False)
         fast.for_training(model)
         tokenizer.padding_side = "right"
-        stats = train_lora(model, tokenizer, dataset, config, out_dir, seed=seed, progress=progress)
+        stats = train_lora(model, tokenizer, dataset, config, out_dir, seed=seed, progress=progress, log_file=log_file)
         return {**stats, "seconds": time.perf_counter() - start, "backend": self.name}

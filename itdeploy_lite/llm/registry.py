@@ -23,12 +23,11 @@ import importlib.util
 import json
 import os
 import re
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from itdeploy_lite import atomic
 from itdeploy_lite.llm.errors import LLMSetupError, has_package, require
 
 
@@ -216,7 +215,8 @@ def smollm2_folder(cache_dir: str | Path | None = None, save_dtype: str = "bfloa
     fixes the tokenizer's end-of-sequence and padding tokens to ``<|im_end|>`` (the GGUF metadata names
     ``<|im_start|>``, which would teach the model never to stop), and saves weights in ``save_dtype``
     (bfloat16: 260 MB; exact enough, the 4-bit source carries far less precision). It writes to a
-    temporary folder and renames it, so two processes converting at once do not corrupt the cache.
+    temporary folder and puts it in place whole (:func:`itdeploy_lite.atomic.replace_folder`), so an
+    interrupted conversion leaves no half cache.
 
     Returns:
         ``cache_root(cache_dir) / "smollm2-135m-instruct"``, holding ``config.json``,
@@ -237,9 +237,8 @@ def smollm2_folder(cache_dir: str | Path | None = None, save_dtype: str = "bfloa
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     start = time.perf_counter()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".smollm2-", dir=target.parent))
-    try:
+
+    def convert(work: Path) -> None:
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         tokenizer.eos_token = tokenizer.pad_token = "<|im_end|>"
         tokenizer.clean_up_tokenization_spaces = False
@@ -254,16 +253,8 @@ def smollm2_folder(cache_dir: str | Path | None = None, save_dtype: str = "bfloa
         model.save_pretrained(work)
         tokenizer.save_pretrained(work)
         (work / "itdeploy_source.json").write_text(json.dumps(dict(source, seconds=round(time.perf_counter() - start, 1))))
-        if target.exists():  # a stale or partial cache
-            shutil.rmtree(target, ignore_errors=True)
-        try:
-            work.rename(target)
-        except OSError:
-            if not marker.is_file():  # another process won the race only if its marker is there
-                raise
-    finally:
-        if work.exists():
-            shutil.rmtree(work, ignore_errors=True)
+
+    atomic.replace_folder(target, convert)  # a stale or partial cache is replaced whole
     return target
 
 

@@ -56,14 +56,15 @@ def run_tasks(run_dir: str | Path, generation: int) -> dict[str, Task]:
     """The tasks generation ``generation`` of a run was deployed on, by task id.
 
     The run folder keeps no PDDL: tasks are rebuilt as :mod:`itdeploy_lite.loop` made them, from
-    ``config.json``, with :func:`~itdeploy_lite.loop.deployment_tasks`: the problems of ``--tasks`` (task id =
+    ``config.json``, with :func:`~itdeploy_lite.task_sets.deployment_tasks`: the problems of ``--tasks`` (task id =
     file stem), the fixed pool (protocol ``pool``), or the fresh tasks of that generation with the per-size
     counts recorded in ``gen_XX/deploy.done.json`` (``tasks_by_size``; the frontier allocation included).
     """
     import dataclasses
 
-    from itdeploy_lite.loop import RunConfig, deployment_tasks
+    from itdeploy_lite.config import RunConfig
     from itdeploy_lite.planning.generators.splits import make_split
+    from itdeploy_lite.task_sets import deployment_tasks
 
     run_dir = Path(run_dir)
     saved = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
@@ -106,7 +107,7 @@ class CurationWidget:
         run_dir: a run folder of ``itdeploy run`` (traces and tasks are read from it), or ``None``.
         records: trace records (``generation, task_id, sample_id, completion`` at least), instead of ``run_dir``.
         tasks: task id -> :class:`~itdeploy_lite.planning.Task` (or an object with a ``.task``, such as
-            :class:`~itdeploy_lite.loop.LoopTask`), with ``records``.
+            :class:`~itdeploy_lite.task_sets.LoopTask`), with ``records``.
         decisions_path: the decisions file (created on the first decision; an existing one is resumed).
         generation: with ``run_dir``, curate this generation's traces only (default: all).
 

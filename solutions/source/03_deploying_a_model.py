@@ -32,6 +32,7 @@ import time
 import torch
 
 from itdeploy_lite.deploy import DeployConfig, as_tasks, deploy
+from itdeploy_lite.formats import CompactFormat
 from itdeploy_lite.models import count_parameters, load_embedded
 from itdeploy_lite.planning.generators import make_split
 from itdeploy_lite.prompts import task_prompt
@@ -76,7 +77,9 @@ print(tokenizer.tokenize(prompt)[:16], "...")
 # the model's single most likely plan:
 
 # %%
-greedy = deploy(model, tokenizer, [(task_id, task)], DeployConfig(samples_per_task=1, temperature=0.0, progress=False))
+compact = CompactFormat.of_model(model, tokenizer)  # the embedded planner's prompt and plan format
+greedy = deploy(model, tokenizer, [(task_id, task)], DeployConfig(samples_per_task=1, temperature=0.0, progress=False),
+                prompt_format=compact)
 completion = greedy[0]["completion"]
 print(completion)
 result = validate(task, completion_plan_text(completion))
@@ -178,18 +181,20 @@ for text in (messy, completion):
 # ## 4. Sampling k plans at two temperatures, and validating them
 #
 # Now deploy the model as the paper does: `k = 8` samples per task, on 12 tasks of 4–6 blocks, at a low
-# and a high temperature. `itdeploy_lite.loop.validate_records` stamps each trace record with the
+# and a high temperature. `itdeploy_lite.deploy.validate_records` stamps each trace record with the
 # validator's verdict (`valid`, `plan_length`, `failed_step`, `reason`).
 
 # %%
-from itdeploy_lite.loop import LoopTask, validate_records
+from itdeploy_lite.deploy import validate_records
+from itdeploy_lite.task_sets import LoopTask
 
 loop_tasks = {tid: LoopTask(tid, p.name.split("-")[2], t) for (tid, t), p in zip(tasks, problems)}
 records = {}
 for temperature in (0.6, 1.2):
     start = time.perf_counter()
-    sampled = deploy(model, tokenizer, tasks, DeployConfig(samples_per_task=8, temperature=temperature, seed=0))
-    records[temperature] = validate_records(sampled, loop_tasks)
+    sampled = deploy(model, tokenizer, tasks, DeployConfig(samples_per_task=8, temperature=temperature, seed=0),
+                     prompt_format=compact)
+    records[temperature] = validate_records(sampled, loop_tasks, compact)
     print(f"T={temperature}: {len(sampled)} samples in {time.perf_counter() - start:.1f} s, "
           f"{sum(r['valid'] for r in sampled)} valid")
 records[0.6][0]
@@ -257,10 +262,10 @@ def solved_fraction(records: list[dict], k: int | None = None) -> float:
 
 # %% [markdown]
 # Check: with k = n, `solved_fraction` is what the loop reports as pass@k per task size
-# (`itdeploy_lite.loop.pass_at_k_by_size`); with k = 1 it is the mean per-task fraction of valid samples.
+# (`itdeploy_lite.metrics.pass_at_k_by_size`); with k = 1 it is the mean per-task fraction of valid samples.
 
 # %%
-from itdeploy_lite.loop import pass_at_k_by_size
+from itdeploy_lite.metrics import pass_at_k_by_size
 
 for temperature, recs in records.items():
     by_size = pass_at_k_by_size(recs)
@@ -351,13 +356,13 @@ print("reason:", failed["reason"])
 # without fine-tuning rarely writes one (Lab 05 fine-tunes; the paper starts from a 4 B thinking model).
 
 # %%
-from itdeploy_lite.backends.formats import PromptFormat
+from itdeploy_lite.formats import PddlFormat
 from itdeploy_lite.llm import load_model
 
 start = time.perf_counter()
 llm, llm_tokenizer = load_model("smollm2-135m", device="cpu")
 print(f"SmolLM2-135M loaded in {time.perf_counter() - start:.1f} s")
-pddl_format = PromptFormat("pddl", llm_tokenizer, "blocksworld")
+pddl_format = PddlFormat(llm_tokenizer, "blocksworld")
 problem = make_split("blocksworld", "pretrain", per_size=1)[0]  # a 3-block task
 llm_task = as_tasks([problem])[0]
 llm_prompt = pddl_format.prompt(llm_task[1], problem.pddl)
@@ -405,7 +410,7 @@ else:
     preset = get_preset(choice["preset"] or "qwen3-small")
     gpu_model, gpu_tokenizer = load_unsloth(choice["model"], load_in_4bit=True, max_seq_length=preset.max_seq_length)
     FastLanguageModel.for_inference(gpu_model)
-    gpu_format = PromptFormat("pddl", gpu_tokenizer, "blocksworld", thinking=True)
+    gpu_format = PddlFormat(gpu_tokenizer, "blocksworld", thinking=True)
     gpu_problems = make_split("blocksworld", "train", per_size=2)
     gpu_tasks = as_tasks(gpu_problems)
     gpu_records = deploy(gpu_model, gpu_tokenizer, gpu_tasks,

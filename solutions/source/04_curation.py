@@ -140,12 +140,14 @@ for g in (0, 1):
 # at work here, we stand in for it with a second deployment of the same model with another seed.
 
 # %%
-from itdeploy_lite.deploy import DeployConfig, as_tasks, deploy
-from itdeploy_lite.loop import LoopTask, validate_records
+from itdeploy_lite.deploy import DeployConfig, as_tasks, deploy, validate_records
+from itdeploy_lite.formats import CompactFormat
 from itdeploy_lite.models import load_embedded
 from itdeploy_lite.planning.generators import make_split
+from itdeploy_lite.task_sets import LoopTask
 
 model, tokenizer = load_embedded("blocksworld")
+compact = CompactFormat.of_model(model, tokenizer)
 problems = make_split("blocksworld", "train", per_size=5)  # 5 tasks each of 4, 5 and 6 blocks
 tasks = as_tasks(problems)
 loop_tasks = {tid: LoopTask(tid, tid.split("-")[2], t) for tid, t in tasks}
@@ -153,8 +155,8 @@ start = time.perf_counter()
 records = []
 for g in (0, 1):
     sampled = deploy(model, tokenizer, tasks, DeployConfig(samples_per_task=6, temperature=0.6, seed=10 + g),
-                     generation=g)
-    records += validate_records(sampled, loop_tasks)
+                     generation=g, prompt_format=compact)
+    records += validate_records(sampled, loop_tasks, compact)
 print(f"{len(records)} traces in {time.perf_counter() - start:.1f} s; "
       f"{sum(r['valid'] for r in records)} valid")
 

@@ -131,16 +131,18 @@ for name, config in configs.items():
 
 # %%
 from itdeploy_lite.curate import curate, to_dataset
-from itdeploy_lite.deploy import DeployConfig, as_tasks, deploy, evaluate
-from itdeploy_lite.loop import LoopTask, validate_records
+from itdeploy_lite.deploy import DeployConfig, as_tasks, deploy, evaluate, validate_records
+from itdeploy_lite.formats import CompactFormat
 from itdeploy_lite.models import load_embedded
 from itdeploy_lite.planning.generators import make_split
+from itdeploy_lite.task_sets import LoopTask
 
 base = embedded_dir("blocksworld")
 model, tokenizer = load_embedded(base)
+compact = CompactFormat.of_model(model, tokenizer)
 tasks = as_tasks(make_split("blocksworld", "train", per_size=6))
-records = deploy(model, tokenizer, tasks, DeployConfig(samples_per_task=4, temperature=0.6, seed=0))
-records = validate_records(records, {tid: LoopTask(tid, tid.split("-")[2], t) for tid, t in tasks})
+records = deploy(model, tokenizer, tasks, DeployConfig(samples_per_task=4, temperature=0.6, seed=0), prompt_format=compact)
+records = validate_records(records, {tid: LoopTask(tid, tid.split("-")[2], t) for tid, t in tasks}, compact)
 pool = to_dataset(curate(records, "paper", generation=0))
 print(f"{sum(r['valid'] for r in records)} valid of {len(records)} samples; the pool has {len(pool)} rows")
 print(pool[0]["prompt"] + pool[0]["completion"])
@@ -272,8 +274,8 @@ tuned, _ = load_model(base, workdir / "gen_01" / "adapter")
 after = pool_loss(tuned, pool)
 print(f"completion loss on the pool: {before:.4f} -> {after:.4f}")
 greedy = DeployConfig(samples_per_task=1, temperature=0.0, progress=False)
-print(f"greedy solved fraction on the 18 deployment tasks: {evaluate(model, tokenizer, tasks, config=greedy)['solved_fraction']:.2f}"
-      f" -> {evaluate(tuned, tokenizer, tasks, config=greedy)['solved_fraction']:.2f}")
+print(f"greedy solved fraction on the 18 deployment tasks: {evaluate(model, tokenizer, tasks, config=greedy, prompt_format=compact)['solved_fraction']:.2f}"
+      f" -> {evaluate(tuned, tokenizer, tasks, config=greedy, prompt_format=compact)['solved_fraction']:.2f}")
 print(sorted(p.name for p in (workdir / "gen_01" / "adapter").iterdir()))
 
 # %% [markdown]

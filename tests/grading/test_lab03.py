@@ -12,7 +12,7 @@ import random
 
 import pytest
 
-from itdeploy_lite.loop import pass_at_k_by_size
+from itdeploy_lite.metrics import pass_at_k_by_size
 from itdeploy_lite.planning import PlanStep, domain_path, parse_plan, parse_task, validate
 from itdeploy_lite.planning.generators import generate_problems
 from itdeploy_lite.planning.mutate import mutations

@@ -1,6 +1,6 @@
 """Grading lab 06 (the loop): heldout_ratio, solved_by_size, longest_valid_plan, first_generation_solved.
 
-References: the loop's own metrics (itdeploy_lite.loop.pass_at_k_by_size and generation_metrics, what a run
+References: the loop's own metrics (itdeploy_lite.metrics.pass_at_k_by_size and generation_metrics, what a run
 writes to metrics.json) on synthetic validated records, and hand-computed values. Edge cases: metrics out of
 order, generation 0 missing or solving nothing, several samples per task (pass@k), invalid plans longer than
 the valid ones, generations without a valid plan, sizes never solved.
@@ -10,7 +10,7 @@ import random
 
 import pytest
 
-from itdeploy_lite.loop import generation_metrics, pass_at_k_by_size
+from itdeploy_lite.metrics import generation_metrics, pass_at_k_by_size
 
 
 @pytest.fixture(scope="module")
