@@ -129,8 +129,8 @@ def finetune(
         LLMSetupError: 4-bit asked for where bitsandbytes cannot run it.
     """
     import torch
-    from peft import LoraConfig, PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
+    from peft import LoraConfig
+    from transformers import set_seed
 
     config.check()
     from itdeploy_lite.llm.registry import is_hub_id
@@ -144,20 +144,13 @@ def finetune(
 
     start = time.perf_counter()
     set_seed(seed)
-    if load_in_4bit:
-        from itdeploy_lite.llm.registry import load_model as load_llm
+    from itdeploy_lite.llm.registry import load_model as load_llm
 
-        model, tokenizer = load_llm(str(base), load_in_4bit=True)
-        tokenizer.padding_side = "right"
-    else:
-        tokenizer = AutoTokenizer.from_pretrained(base)
-        model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
-        if torch.cuda.is_available():
-            model.to("cuda")
+    model, tokenizer = load_llm(str(base), load_in_4bit=load_in_4bit, dtype=torch.float32 if not load_in_4bit else None,
+                                adapter=init_adapter, trainable=True)
+    tokenizer.padding_side = "right"
     peft_config = None
-    if init_adapter is not None:
-        model = PeftModel.from_pretrained(model, str(init_adapter), is_trainable=True)
-    else:
+    if init_adapter is None:
         peft_config = LoraConfig(
             r=config.lora_r,
             lora_alpha=config.lora_alpha,
@@ -267,32 +260,29 @@ def train_lora(model, tokenizer, dataset, config: FinetuneConfig, out_dir: str |
     }
 
 
-def load_model(base: str | Path, adapter: str | Path | None = None):
-    """Load the base model (and, if given, a saved LoRA adapter merged into it) for inference.
+def load_model(base: str | Path, adapter: str | Path | None = None, device: str = "cpu"):
+    """Load the base model (and, if given, a saved LoRA adapter merged into it) for inference: the ``hf``
+    backend's loader (:func:`itdeploy_lite.llm.load_model`) in full precision.
 
     Args:
-        base: folder of the base model and tokenizer.
+        base: a model folder (e.g. ``data/models/blocksworld``), a registry name or a hub id.
         adapter: a folder written by :func:`finetune`, or ``None`` for the base model alone.
+        device: ``"cpu"`` or ``"cuda"``.
 
     Returns:
         ``(model, tokenizer)``: a plain ``transformers`` causal LM (fp32, eval mode, adapter merged so
-        sampling runs at base-model speed) and its tokenizer.
+        sampling runs at base-model speed) and its tokenizer (left padding, with a pad token).
 
     Raises:
-        FileNotFoundError: ``base`` or ``adapter`` is not a folder.
+        FileNotFoundError: ``base`` (a path that is not a hub id) or ``adapter`` is not a folder.
+        LLMSetupError: a hub id that is neither cached nor downloadable.
     """
     import torch
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    base = Path(base)
-    if not base.is_dir():
+    from itdeploy_lite.llm.registry import is_hub_id
+    from itdeploy_lite.llm.registry import load_model as load_llm
+
+    if not Path(base).is_dir() and not is_hub_id(str(base)):
         raise FileNotFoundError(f"base model folder not found: {base}")
-    tokenizer = AutoTokenizer.from_pretrained(base)
-    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
-    if adapter is not None:
-        if not Path(adapter).is_dir():
-            raise FileNotFoundError(f"adapter folder not found: {adapter}")
-        model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
-    model.eval()
-    return model, tokenizer
+    return load_llm(str(base), load_in_4bit=False, device=device, dtype=torch.float32, adapter=adapter,
+                    merge=adapter is not None)

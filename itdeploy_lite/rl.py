@@ -103,13 +103,12 @@ def lora_policy(base: str | Path, config, seed: int = 0):
     """The base causal LM with a fresh trainable LoRA adapter (``config``: a FinetuneConfig), and its tokenizer."""
     import torch
     from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from itdeploy_lite.finetune import lora_targets
+    from itdeploy_lite.llm.registry import load_model
 
-    tokenizer = AutoTokenizer.from_pretrained(base)
     torch.manual_seed(seed)
-    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    model, tokenizer = load_model(str(base), load_in_4bit=False, device="cpu", dtype=torch.float32)
     lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                       target_modules=lora_targets(config.target_modules), task_type="CAUSAL_LM")
     return get_peft_model(model, lora), tokenizer

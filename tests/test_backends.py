@@ -178,3 +178,21 @@ def test_loop_runs_with_the_unsloth_backend_in_4bit_on_the_cpu(tiny_planner, tmp
     assert ft["backend"] == "unsloth" and ft["steps"] == 2 and ft["train_loss"] > 0
     assert (out / "gen_01" / "adapter" / "adapter_config.json").is_file()
     assert json.loads((out / "gen_01" / "metrics.json").read_text())["generation"] == 1
+
+
+@pytest.mark.parametrize("stage", ["load", "finetune"])
+def test_hf_backend_sends_a_hub_id_to_the_hub_loader(stage, tmp_path):
+    """``--backend hf --model qwen3-0.6b`` gives the backend a hub id: without 4-bit too it goes to the one hf
+    loader, which tries the hub (offline here: a one-sentence error naming the id), not to a folder check."""
+    from datasets import Dataset
+
+    from itdeploy_lite.finetune import FinetuneConfig
+
+    backend = get_backend("hf")
+    with pytest.raises(LLMSetupError, match="itdeploy-test/no-such-model"):
+        if stage == "load":
+            backend.load("itdeploy-test/no-such-model")
+        else:
+            backend.finetune("itdeploy-test/no-such-model", Dataset.from_list([{"prompt": "p", "completion": "c"}]),
+                             FinetuneConfig(), tmp_path / "adapter")
+    assert not (tmp_path / "adapter").exists()

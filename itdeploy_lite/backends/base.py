@@ -83,14 +83,12 @@ class Backend:
         """Save ``base`` with ``adapter`` merged into it as a full model folder (used for a warm start:
         the warm-started model is the run's generation 0). Written to ``<out_dir>.tmp``, then renamed."""
         import torch
-        from peft import PeftModel
-        from transformers import AutoModelForCausalLM, AutoTokenizer
 
         from itdeploy_lite import atomic
+        from itdeploy_lite.llm.registry import load_model
 
-        tokenizer = AutoTokenizer.from_pretrained(str(base))
-        model = AutoModelForCausalLM.from_pretrained(str(base), dtype=torch.float32)
-        model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+        model, tokenizer = load_model(str(base), load_in_4bit=False, device="cpu", dtype=torch.float32, adapter=adapter,
+                                      merge=True)
 
         def save(tmp: Path) -> None:
             model.save_pretrained(tmp)

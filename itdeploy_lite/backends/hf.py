@@ -18,17 +18,14 @@ class HFBackend(Backend):
         """Load for sampling. Full precision: the adapter is merged (sampling at base-model speed).
         4-bit: the adapter stays a PEFT layer on the quantized base, guarded against the CPU AVX512-BF16
         repacking trap (:func:`~itdeploy_lite.llm.quant.guard_cpu_4bit`)."""
-        if not self.load_in_4bit:
-            from itdeploy_lite.finetune import load_model
+        import torch
 
-            model, tokenizer = load_model(base, adapter)
-            model.to(self.device)
-            if tokenizer.pad_token is None:
-                tokenizer.pad_token = tokenizer.eos_token
-            return model, tokenizer
-        from itdeploy_lite.llm.registry import load_model as load_llm
+        from itdeploy_lite.llm.registry import load_model
 
-        return load_llm(str(base), load_in_4bit=True, device=self.device, adapter=adapter)
+        if self.load_in_4bit:
+            return load_model(str(base), load_in_4bit=True, device=self.device, adapter=adapter)
+        return load_model(str(base), load_in_4bit=False, device=self.device, dtype=torch.float32, adapter=adapter,
+                          merge=adapter is not None)
 
     def finetune(self, base, dataset, config, out_dir, init_adapter=None, seed: int = 0, progress: bool = False,
                  log_file=None) -> dict:

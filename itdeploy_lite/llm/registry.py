@@ -285,8 +285,12 @@ def load_model(
     dtype=None,
     cache_dir: str | Path | None = None,
     adapter: str | Path | None = None,
+    trainable: bool = False,
+    merge: bool = False,
 ):
-    """Load a pretrained causal LM and its tokenizer with transformers (the ``hf`` backend's loader).
+    """Load a causal LM and its tokenizer with transformers: the ``hf`` backend's one loader, used to
+    sample (:meth:`~itdeploy_lite.backends.hf.HFBackend.load`), to fine-tune
+    (:func:`~itdeploy_lite.finetune.finetune`), to merge a warm start and by the RL baseline.
 
     Args:
         name_or_path: a name from :data:`MODELS`, a local model folder, or a hub id.
@@ -295,7 +299,9 @@ def load_model(
         device: ``"cpu"``, ``"cuda"``...; default CUDA when available.
         dtype: weight dtype of the unquantized parts; default float32 on a CPU, bfloat16 on a GPU.
         cache_dir: where ``smollm2-135m`` is converted to (default :func:`cache_root`).
-        adapter: a LoRA adapter folder (``save_pretrained`` output) to load on top, trainable.
+        adapter: a LoRA adapter folder (``save_pretrained`` output) to load on top.
+        trainable: the adapter's weights take gradients (continuing its training; default frozen).
+        merge: merge the adapter into the weights (full precision only: sampling at base-model speed).
 
     Returns:
         ``(model, tokenizer)``: the model in eval mode on ``device``; 4-bit layers guarded against the
@@ -305,7 +311,13 @@ def load_model(
     Raises:
         LLMSetupError: unknown model, missing package, 4-bit where it cannot run, or a hub model that
             is neither cached nor downloadable (offline).
+        FileNotFoundError: ``adapter`` is not a folder.
+        ValueError: ``merge`` with 4-bit weights, or both ``merge`` and ``trainable``.
     """
+    if merge and (trainable or load_in_4bit):
+        raise ValueError("merge=True needs full-precision weights and a frozen adapter")
+    if adapter is not None and not Path(adapter).is_dir():
+        raise FileNotFoundError(f"adapter folder not found: {adapter}")
     spec = resolve_model(name_or_path)
     require("torch", "loading a pretrained model")
     require("transformers", "loading a pretrained model")
@@ -342,7 +354,8 @@ def load_model(
         require("peft", "loading a LoRA adapter")
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(model, str(adapter), is_trainable=True)
+        model = PeftModel.from_pretrained(model, str(adapter), is_trainable=trainable)
+        model = model.merge_and_unload() if merge else model
         guard_cpu_4bit(model)
     model.eval()
     if tokenizer.pad_token is None:
