@@ -93,7 +93,7 @@ def _train_step_time(source, four_bit, steps, problems, tokenizer, batch):
     rows = [sft_row(tokenizer, domain, p.pddl, p.witness_plan) for p in problems[: batch * steps]]
     tokenizer.padding_side = "right"
     args = SFTConfig(output_dir="/tmp/llm_cpu_bench", per_device_train_batch_size=batch, max_steps=steps,
-                     learning_rate=preset.learning_rate, max_length=preset.max_seq_length, use_cpu=True, bf16=False,
+                     learning_rate=preset.finetune["learning_rate"], max_length=preset.finetune["max_length"], use_cpu=True, bf16=False,
                      logging_steps=1, save_strategy="no", report_to=[], disable_tqdm=True, seed=0)
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
                          peft_config=preset.lora_config())
@@ -123,7 +123,7 @@ def _warm_start(source, tokenizer, rows_from, n, epochs, lr, batch):
     rows = [sft_row(tokenizer, domain, p.pddl, p.witness_plan) for p in rows_from[:n]]
     tokenizer.padding_side = "right"
     args = SFTConfig(output_dir="/tmp/llm_cpu_bench", per_device_train_batch_size=batch, num_train_epochs=epochs,
-                     learning_rate=lr, max_length=preset.max_seq_length, use_cpu=True, bf16=False, logging_steps=1,
+                     learning_rate=lr, max_length=preset.finetune["max_length"], use_cpu=True, bf16=False, logging_steps=1,
                      save_strategy="no", report_to=[], disable_tqdm=True, seed=0)
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
                          peft_config=preset.lora_config())

@@ -277,7 +277,9 @@ def cmd_rl(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="itdeploy", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    from itdeploy_lite.flags import config_parser_class, config_types
+
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=config_parser_class())
 
     p = sub.add_parser("generate", help="write seeded PDDL problems of a domain")
     p.add_argument("domain", help="blocksworld, rovers, sokoban or gripper")
@@ -314,12 +316,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs/demo", help="where problems are written (default runs/demo)")
     p.set_defaults(func=cmd_demo)
 
-    from itdeploy_lite.flags import add_config_arguments
+    from itdeploy_lite.config import RunConfig
 
-    p = sub.add_parser("run", help="the main job: deploy, validate, curate, fine-tune, for N generations (resumable)",
+    p = sub.add_parser("run", dataclass_types=config_types(RunConfig), help="the main job: deploy, validate, curate, fine-tune, for N generations (resumable)",
                        description="Iterative deployment on the embedded planner. Defaults: Blocksworld, 5 generations, "
                        "the paper's curation. Re-run the same command to resume an interrupted run.")
-    add_config_arguments(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("report", help="print a run's per-generation table (and rewrite metrics.csv and plots)")
@@ -328,18 +329,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-plots", action="store_true", help="do not rewrite metrics.csv and the PNG plots")
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("ablate", help="run several curation presets (each its own run folder under --out) and "
+    p = sub.add_parser("ablate", dataclass_types=config_types(RunConfig),
+                       help="run several curation presets (each its own run folder under --out) and "
                        "plot held-out solved fraction per generation, one line per preset")
-    add_config_arguments(p)
     p.add_argument("--policies", default="paper,none,latest,longest,random-valid",
                    help="comma-separated curation presets (default: paper,none,latest,longest,random-valid)")
     p.set_defaults(func=cmd_ablate)
 
     from itdeploy_lite.rl import RLConfig
 
-    p = sub.add_parser("rl", help="explicit RL baseline: GRPO-style REINFORCE on the validator's reward, "
+    p = sub.add_parser("rl", dataclass_types=config_types(RLConfig),
+                       help="explicit RL baseline: GRPO-style REINFORCE on the validator's reward, "
                        "same tasks, samples and evaluation as itdeploy run")
-    add_config_arguments(p, RLConfig)
     p.set_defaults(func=cmd_rl)
 
     p = sub.add_parser("pretrain", help="train the generation-0 embedded model (options: itdeploy pretrain DOMAIN --help)",

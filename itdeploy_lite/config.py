@@ -8,8 +8,10 @@ from pathlib import Path
 
 from itdeploy_lite.curate import POLICIES
 from itdeploy_lite.finetune import FinetuneConfig
+from itdeploy_lite.flags import documented
 
 
+@documented
 @dataclass
 class RunConfig:
     """One run of the loop; every field is an ``itdeploy run`` flag (``--tasks-per-generation``, ...).
@@ -84,7 +86,7 @@ class RunConfig:
     sample_batch_size: int = 128
     curation: str = "paper"
     decisions: str = ""
-    init_from: str = field(default="base", metadata={"flag": "--from", "choices": ("base", "previous")})
+    init_from: str = field(default="base", metadata={"aliases": ["--from"], "choices": ("base", "previous")})
     frontier: bool = False
     frontier_samples: int = 16
     frontier_floor: float = 0.1
@@ -146,31 +148,25 @@ class RunConfig:
 
 
 def apply_preset(config: RunConfig) -> RunConfig:
-    """``config`` with its preset's values (:data:`itdeploy_lite.llm.PRESETS`) in every field the preset
-    covers that is still at its default; with no preset, ``config`` unchanged. Flags given explicitly
-    (at a non-default value) win over the preset.
-
-    The preset's ``epochs`` become the number of passes over the pool, with no step floor or cap
-    (``min_steps``/``max_steps`` 0), as in the paper; ``batch_size`` x ``gradient_accumulation_steps``
-    becomes ``train_batch_size`` (rows per optimizer step).
+    """``config`` with its preset's overrides (:data:`itdeploy_lite.llm.PRESETS`: RunConfig and
+    FinetuneConfig fields under their own names) in every field still at its default; with no preset,
+    ``config`` unchanged. Flags given explicitly (at a non-default value) win over the preset.
 
     Raises:
         LLMSetupError: an unknown preset name (the message lists the known ones).
+        ValueError: a preset naming a field neither config has (a registry bug).
     """
     if not config.preset:
         return config
     from itdeploy_lite.llm.registry import get_preset
 
     preset = get_preset(config.preset)
-    defaults, ft_defaults = RunConfig(), FinetuneConfig()
-    ft_values = {"lora_r": preset.lora_r, "lora_alpha": preset.lora_alpha, "lora_dropout": preset.lora_dropout,
-                 "learning_rate": preset.learning_rate, "epochs": float(preset.epochs), "min_steps": 0, "max_steps": 0,
-                 "train_batch_size": preset.batch_size * preset.gradient_accumulation_steps,
-                 "max_length": preset.max_seq_length, "target_modules": ",".join(preset.target_modules)}
-    run_values = {"temperature": preset.temperature, "top_p": preset.top_p, "max_new_tokens": preset.max_new_tokens,
-                  "load_in_4bit": preset.load_in_4bit, "warm_start": preset.warm_start_plans,
-                  "init_from": "base" if preset.retrain_from_base else "previous"}
-    ft = dataclasses.replace(config.finetune, **{k: v for k, v in ft_values.items()
+    run_defaults, ft_defaults = RunConfig(), FinetuneConfig()
+    for fields, defaults in ((preset.run, run_defaults), (preset.finetune, ft_defaults)):
+        unknown = sorted(set(fields) - {f.name for f in dataclasses.fields(defaults)})
+        if unknown:
+            raise ValueError(f"preset {preset.name!r} sets unknown {type(defaults).__name__} field(s) {unknown}")
+    ft = dataclasses.replace(config.finetune, **{k: v for k, v in preset.finetune.items()
                                                   if getattr(config.finetune, k) == getattr(ft_defaults, k)})
-    run = {k: v for k, v in run_values.items() if getattr(config, k) == getattr(defaults, k)}
+    run = {k: v for k, v in preset.run.items() if getattr(config, k) == getattr(run_defaults, k)}
     return dataclasses.replace(config, finetune=ft, **run)

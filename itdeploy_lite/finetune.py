@@ -18,8 +18,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from itdeploy_lite import atomic
+from itdeploy_lite.flags import documented
 
 
+@documented
 @dataclass
 class FinetuneConfig:
     """How one generation is fine-tuned (LoRA on all linear layers, AdamW, SFT on the completion).
@@ -49,7 +51,9 @@ class FinetuneConfig:
         epochs: passes over the curated pool (may be fractional).
         min_steps: at least this many optimizer steps, whatever the pool size (0: epochs only).
         max_steps: at most this many optimizer steps (0: no cap).
-        train_batch_size: rows per optimizer step.
+        train_batch_size: rows per forward/backward pass (per device).
+        gradient_accumulation_steps: passes accumulated per optimizer step; rows per step are
+            ``train_batch_size x gradient_accumulation_steps`` (the paper: 8 x 4).
         max_length: tokens per row (prompt + completion); longer rows are cut at the end.
         target_modules: LoRA target modules (``"all-linear"`` or a comma-separated list of names).
     """
@@ -62,13 +66,15 @@ class FinetuneConfig:
     min_steps: int = 40
     max_steps: int = 120
     train_batch_size: int = 32
+    gradient_accumulation_steps: int = 1
     max_length: int = 768
     target_modules: str = "all-linear"
 
     def check(self) -> None:
         """Raise ``ValueError`` naming the first field with a value out of range."""
         positive = {"lora_r": self.lora_r, "lora_alpha": self.lora_alpha, "learning_rate": self.learning_rate,
-                    "epochs": self.epochs, "train_batch_size": self.train_batch_size, "max_length": self.max_length}
+                    "epochs": self.epochs, "train_batch_size": self.train_batch_size, "max_length": self.max_length,
+                    "gradient_accumulation_steps": self.gradient_accumulation_steps}
         for name, value in positive.items():
             if not value > 0:
                 raise ValueError(f"FinetuneConfig.{name} must be > 0, got {value!r}")
@@ -79,9 +85,10 @@ class FinetuneConfig:
             raise ValueError(f"FinetuneConfig.lora_dropout must be in [0, 1), got {self.lora_dropout!r}")
 
     def steps(self, rows: int) -> int:
-        """Optimizer steps for a pool of ``rows`` rows: ``ceil(epochs * rows / batch)``, at least
+        """Optimizer steps for a pool of ``rows`` rows: ``ceil(epochs * rows / rows per step)``, at least
         ``min_steps``, at most ``max_steps`` (if set)."""
-        steps = max(self.min_steps, math.ceil(self.epochs * rows / self.train_batch_size))
+        per_step = self.train_batch_size * self.gradient_accumulation_steps
+        steps = max(self.min_steps, math.ceil(self.epochs * rows / per_step))
         return min(steps, self.max_steps) if self.max_steps else steps
 
 
@@ -221,6 +228,7 @@ def train_lora(model, tokenizer, dataset, config: FinetuneConfig, out_dir: str |
             output_dir=scratch,
             max_steps=steps,
             per_device_train_batch_size=config.train_batch_size,
+            gradient_accumulation_steps=config.gradient_accumulation_steps,
             learning_rate=config.learning_rate,
             lr_scheduler_type="linear",
             warmup_steps=0,

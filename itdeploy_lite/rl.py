@@ -48,9 +48,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from itdeploy_lite.config import RunConfig
+from itdeploy_lite.flags import documented
 from itdeploy_lite.formats import CompactFormat
 
 
+@documented
 @dataclass
 class RLConfig:
     """The RL baseline; every field is an ``itdeploy rl`` flag. ``run`` holds the settings shared with

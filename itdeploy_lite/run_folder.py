@@ -47,6 +47,14 @@ def model_fingerprint(folder: Path) -> dict:
     return {"path": str(folder), "sha256": digest.hexdigest()}
 
 
+def with_defaults(saved: dict) -> dict:
+    """A saved ``config.json`` with the fields added to :class:`~itdeploy_lite.config.RunConfig` (and its
+    ``finetune``) since it was written filled in at their defaults: a run made before a setting existed
+    ran as its default does, so it resumes."""
+    defaults = asdict(RunConfig())
+    return {**defaults, **saved, "finetune": {**defaults["finetune"], **saved.get("finetune", {})}}
+
+
 def prepare_run_dir(config: RunConfig, base: Path | None = None) -> Path:
     """Create the run folder and write ``config.json`` (the config, plus the base model's path and weight
     hash under ``base_model``); on a re-run, check both are the same.
@@ -66,7 +74,7 @@ def prepare_run_dir(config: RunConfig, base: Path | None = None) -> Path:
     if base is not None:
         current["base_model"] = model_fingerprint(base)
     if path.is_file():
-        saved = json.loads(path.read_text(encoding="utf-8"))
+        saved = with_defaults(json.loads(path.read_text(encoding="utf-8")))
         changed = sorted(k for k in set(saved) | set(current)
                          if k not in ("generations", "progress", "threads") and saved.get(k) != current.get(k))
         if changed:

@@ -89,6 +89,7 @@ def test_presets_fill_only_default_fields():
     ft = config.finetune
     assert (ft.lora_r, ft.lora_alpha, ft.lora_dropout, ft.learning_rate, ft.epochs) == (16, 32, 0.05, 1e-5, 2.0)
     assert (ft.min_steps, ft.max_steps) == (0, 0) and config.init_from == "base" and config.load_in_4bit
+    assert (ft.train_batch_size, ft.gradient_accumulation_steps) == (8, 4)  # the paper's 8 x 4, not 32 per pass
     assert apply_preset(RunConfig(preset="smollm2-cpu")).warm_start == 16
     assert apply_preset(RunConfig()) == RunConfig()
     with pytest.raises(LLMSetupError, match="unknown preset 'fast': use one of paper"):

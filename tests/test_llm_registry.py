@@ -45,13 +45,28 @@ def test_a_folder_that_is_not_a_model_is_refused(tmp_path):
 
 def test_paper_preset_matches_the_paper():
     p = get_preset("paper")
-    assert (p.lora_r, p.lora_alpha, p.lora_dropout) == (16, 32, 0.05)
-    assert (p.learning_rate, p.epochs, p.temperature) == (1e-5, 2, 0.6)
-    assert p.retrain_from_base and p.cumulative_pool and p.load_in_4bit and p.warm_start_plans == 0
-    assert set(p.target_modules) == {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
+    ft, run = p.finetune, p.run
+    assert (ft["lora_r"], ft["lora_alpha"], ft["lora_dropout"]) == (16, 32, 0.05)
+    assert (ft["learning_rate"], ft["epochs"], run["temperature"]) == (1e-5, 2, 0.6)
+    assert ft["train_batch_size"] * ft["gradient_accumulation_steps"] == 32 and (ft["min_steps"], ft["max_steps"]) == (0, 0)
+    assert run["init_from"] == "base" and run["load_in_4bit"] and run["warm_start"] == 0
+    assert set(ft["target_modules"].split(",")) == {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
     for name in ("qwen3-small", "smollm2-cpu"):
-        assert PRESETS[name].lora_r == 16 and PRESETS[name].temperature == 0.6
+        assert PRESETS[name].finetune["lora_r"] == 16 and PRESETS[name].run["temperature"] == 0.6
     assert all(spec.preset in PRESETS for spec in MODELS.values())
+
+
+def test_presets_name_only_real_settings():
+    """Every override is a RunConfig or FinetuneConfig field under its own name (one name per setting)."""
+    import dataclasses
+
+    from itdeploy_lite.config import RunConfig
+    from itdeploy_lite.finetune import FinetuneConfig
+
+    run_fields = {f.name for f in dataclasses.fields(RunConfig)}
+    ft_fields = {f.name for f in dataclasses.fields(FinetuneConfig)}
+    for preset in PRESETS.values():
+        assert set(preset.run) <= run_fields and set(preset.finetune) <= ft_fields, preset.name
 
 
 def test_lora_config_from_preset():

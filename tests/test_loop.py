@@ -283,6 +283,25 @@ def test_a_changed_base_model_is_refused(tiny, tmp_path):
         prepare_run_dir(tiny_config(other, tmp_path / "r"), other)
 
 
+def test_a_run_folder_from_before_a_setting_existed_resumes(tiny, tmp_path):
+    """A config.json written before ``gradient_accumulation_steps`` existed ran as its default does: it
+    resumes; the same file with another value of an old setting is refused."""
+    from itdeploy_lite.run_folder import prepare_run_dir
+
+    config = tiny_config(tiny, tmp_path / "r")
+    prepare_run_dir(config, tiny)
+    path = tmp_path / "r" / "config.json"
+    saved = json.loads(path.read_text())
+    del saved["finetune"]["gradient_accumulation_steps"]
+    path.write_text(json.dumps(saved))
+    prepare_run_dir(config, tiny)
+    assert json.loads(path.read_text())["finetune"]["gradient_accumulation_steps"] == 1
+    saved["finetune"]["lora_r"] = 4
+    path.write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match="finetune"):
+        prepare_run_dir(config, tiny)
+
+
 def test_one_curated_generation_solves_more_of_its_pool(tmp_path):
     """End to end on the shipped planner with the paper's curation (not a random model, not ``none``):
     generation 1, fine-tuned on generation 0's shortest valid plans, solves more of its own deployment

@@ -407,15 +407,15 @@ else:
     from itdeploy_lite.llm import get_preset, load_unsloth
     from unsloth import FastLanguageModel
 
-    preset = get_preset(choice["preset"] or "qwen3-small")
-    gpu_model, gpu_tokenizer = load_unsloth(choice["model"], load_in_4bit=True, max_seq_length=preset.max_seq_length)
+    preset = get_preset(choice["preset"] or "qwen3-small")  # overrides of RunConfig (.run) and FinetuneConfig (.finetune)
+    gpu_model, gpu_tokenizer = load_unsloth(choice["model"], load_in_4bit=True, max_seq_length=preset.finetune["max_length"])
     FastLanguageModel.for_inference(gpu_model)
     gpu_format = PddlFormat(gpu_tokenizer, "blocksworld", thinking=True)
     gpu_problems = make_split("blocksworld", "train", per_size=2)
     gpu_tasks = as_tasks(gpu_problems)
     gpu_records = deploy(gpu_model, gpu_tokenizer, gpu_tasks,
-                         DeployConfig(samples_per_task=4, temperature=preset.temperature, top_p=preset.top_p,
-                                      max_new_tokens=preset.max_new_tokens, batch_size=8),
+                         DeployConfig(samples_per_task=4, temperature=preset.run["temperature"], top_p=preset.run["top_p"],
+                                      max_new_tokens=preset.run["max_new_tokens"], batch_size=8),
                          prompt_format=gpu_format, problems=[p.pddl for p in gpu_problems])
     gpu_task_of = dict(gpu_tasks)
     for r in gpu_records:

@@ -386,21 +386,21 @@ else:
 
     from itdeploy_lite.llm import domain_text, sft_row
 
-    preset = get_preset(choice["preset"] or "qwen3-small")
-    gpu_model, gpu_tokenizer = load_unsloth(choice["model"], load_in_4bit=True, max_seq_length=preset.max_seq_length)
+    ft = get_preset(choice["preset"] or "qwen3-small").finetune  # FinetuneConfig field -> value
+    gpu_model, gpu_tokenizer = load_unsloth(choice["model"], load_in_4bit=True, max_seq_length=ft["max_length"])
     gpu_model = FastLanguageModel.get_peft_model(
-        gpu_model, r=preset.lora_r, lora_alpha=preset.lora_alpha, lora_dropout=preset.lora_dropout,
-        target_modules=list(preset.target_modules), random_state=0, use_gradient_checkpointing="unsloth")
+        gpu_model, r=ft["lora_r"], lora_alpha=ft["lora_alpha"], lora_dropout=ft["lora_dropout"],
+        target_modules=ft["target_modules"].split(","), random_state=0, use_gradient_checkpointing="unsloth")
     problems = make_split("blocksworld", "pretrain", per_size=16)
     rows = Dataset.from_list([sft_row(gpu_tokenizer, domain_text("blocksworld"), p.pddl, p.witness_plan, thinking=False)
                               for p in problems])
     FastLanguageModel.for_training(gpu_model)
     gpu_trainer = SFTTrainer(
         model=gpu_model, train_dataset=rows, processing_class=gpu_tokenizer,
-        args=SFTConfig(output_dir=str(workdir / "qwen3"), per_device_train_batch_size=preset.batch_size,
-                       gradient_accumulation_steps=preset.gradient_accumulation_steps,
-                       num_train_epochs=preset.epochs, learning_rate=preset.learning_rate,
-                       max_length=preset.max_seq_length, bf16=torch.cuda.is_bf16_supported(),
+        args=SFTConfig(output_dir=str(workdir / "qwen3"), per_device_train_batch_size=ft["train_batch_size"],
+                       gradient_accumulation_steps=ft["gradient_accumulation_steps"],
+                       num_train_epochs=ft["epochs"], learning_rate=ft["learning_rate"],
+                       max_length=ft["max_length"], bf16=torch.cuda.is_bf16_supported(),
                        fp16=not torch.cuda.is_bf16_supported(), logging_steps=1, save_strategy="no", report_to=[],
                        seed=0))
     gpu_trainer.train()
