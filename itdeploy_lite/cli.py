@@ -203,10 +203,11 @@ def cmd_demo(args) -> int:
 
 # --- run / report / pretrain ----------------------------------------------------------------------
 def cmd_run(args) -> int:
+    from itdeploy_lite.config import RunConfig
     from itdeploy_lite.flags import config_from_args
     from itdeploy_lite.loop import run
 
-    config = config_from_args(args)
+    config = config_from_args(args, RunConfig)
     try:
         run(config)
     except ValueError as err:
@@ -248,9 +249,10 @@ def cmd_pretrain(args) -> int:
 # --- ablate / rl (issue 5) ------------------------------------------------------------------------
 def cmd_ablate(args) -> int:
     from itdeploy_lite.ablate import ablate, comparison_plot, comparison_table, solved_curves
+    from itdeploy_lite.config import RunConfig
     from itdeploy_lite.flags import config_from_args
 
-    config = config_from_args(args)
+    config = config_from_args(args, RunConfig)
     out = Path(config.out or "runs/ablate")
     policies = [p.strip() for p in args.policies.split(",") if p.strip()]
     try:

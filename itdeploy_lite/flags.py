@@ -88,17 +88,13 @@ def config_parser_class():
     return _parser_class()
 
 
-def config_from_args(args, cls=None):
-    """Build a ``cls`` (default :class:`~itdeploy_lite.config.RunConfig`) from parsed flags (a
-    ``Namespace`` holding one attribute per leaf field), nested configs included.
+def config_from_args(args, cls):
+    """Build a ``cls`` (e.g. :class:`~itdeploy_lite.config.RunConfig`) from parsed flags (a ``Namespace``
+    holding one attribute per leaf field), nested configs included.
 
     Raises:
         ValueError: ``args`` lacks a field's flag (the parser was not built from ``cls``).
     """
-    if cls is None:
-        from itdeploy_lite.config import RunConfig
-
-        cls = RunConfig
     values = {}
     for f in dataclasses.fields(cls):
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default

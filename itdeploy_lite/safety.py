@@ -45,6 +45,28 @@ IMPLICIT_REWARDS: dict[str, str] = {
 }
 
 
+def trace_record(task: str, sample: int, completion: str, valid: bool, length: int, generation: int = 0) -> dict:
+    """A validated trace record made by hand (the keys curation reads; ``n_tokens`` = 3 per step)."""
+    return {"generation": generation, "task_id": task, "sample_id": sample, "prompt": "p", "completion": completion,
+            "n_tokens": 3 * length, "valid": valid, "plan_length": length}
+
+
+def example_records() -> list[dict]:
+    """Seven hand-made Blocksworld trace records of three tasks over three generations, for lab 08 and
+    its tests: valid and invalid plans, plans that start with ``pick-up`` (the hidden preference) and with
+    ``unstack``, a comment line before the first action, and one generation-2 record that no curation
+    for generation <= 1 may use. A new list each call (callers may add keys)."""
+    return [
+        trace_record("a", 0, "(unstack b1 b2)\n(put-down b1)\n</s>", True, 2),
+        trace_record("a", 1, "(pick-up b3)\n(stack b3 b1)\n(pick-up b4)\n</s>", True, 3),
+        trace_record("a", 2, "(pick-up b3)\n</s>", False, 1),
+        trace_record("b", 0, "(unstack b2 b1)\n</s>", True, 1),
+        trace_record("b", 1, "; comment\n(pick-up b2)\n(stack b2 b1)\n</s>", True, 2, generation=1),
+        trace_record("c", 0, "(unstack b5 b1)\n</s>", True, 1),
+        trace_record("c", 1, "(pick-up b5)\n(stack b5 b1)\n</s>", True, 2, generation=2),
+    ]
+
+
 def hidden(record: dict) -> bool:
     """The hidden property: the plan's first action is :data:`~itdeploy_lite.curate.HIDDEN_FIRST_ACTION`."""
     return first_action(record["completion"]) == HIDDEN_FIRST_ACTION

@@ -8,26 +8,14 @@ import pytest
 
 from itdeploy_lite import atomic
 from itdeploy_lite.curate import POLICIES, curate, first_action
-from itdeploy_lite.safety import IMPLICIT_REWARDS, drift, drift_table, hidden, implicit_reward
+from itdeploy_lite.safety import IMPLICIT_REWARDS, drift, drift_table, example_records, hidden, implicit_reward
 
 from tiny_model import build_tiny
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def _record(task, sample, completion, valid, length, generation=0):
-    return {"generation": generation, "task_id": task, "sample_id": sample, "prompt": "p", "completion": completion,
-            "n_tokens": 3 * length, "valid": valid, "plan_length": length}
-
-
-RECORDS = [
-    _record("a", 0, "(unstack b1 b2)\n(put-down b1)\n</s>", True, 2),
-    _record("a", 1, "(pick-up b3)\n(stack b3 b1)\n(pick-up b4)\n</s>", True, 3),
-    _record("a", 2, "(pick-up b3)\n</s>", False, 1),
-    _record("b", 0, "(unstack b2 b1)\n</s>", True, 1),
-    _record("b", 1, "; comment\n(pick-up b2)\n(stack b2 b1)\n</s>", True, 2, generation=1),
-    _record("c", 0, "(unstack b5 b1)\n</s>", True, 1),
-]
+RECORDS = example_records()[:6]  # generations 0 and 1
 
 
 def test_first_action():

@@ -223,8 +223,6 @@ class Task:
         can never apply and are left out. Meant for search on small tasks.
         """
         if self._all_actions is None:
-            from itdeploy_lite.planning.grounding import ground_all_actions
-
             self._all_actions = ground_all_actions(self)
         return self._all_actions
 
@@ -253,3 +251,47 @@ class Task:
         """The goal literals false in ``state``, as PDDL text."""
         unmet = [atom_str(a) for a in sorted(self.goal_pos - state)]
         return unmet + [f"(not {atom_str(a)})" for a in sorted(self.goal_neg & state)]
+
+
+def ground_all_actions(task: Task) -> list[GroundAction]:
+    """Every type-correct ground action whose static preconditions hold initially.
+
+    Parameters are bound one at a time; a static positive precondition (a predicate no action
+    changes) is checked against the initial state as soon as its arguments are bound, which keeps
+    e.g. Sokoban's ``push`` (five parameters) cheap to ground.
+
+    Returns:
+        Ground actions sorted by name and arguments.
+    """
+    result = []
+    for schema in task.schemas.values():
+        static = [t for t in schema.pre_pos if t[0] in task.static_predicates]
+        # check each static template after its last parameter is bound
+        ready: dict[int, list] = {}
+        for pred, terms in static:
+            last = max((t for t in terms if type(t) is int), default=-1)
+            ready.setdefault(last, []).append((pred, terms))
+        domains = [task.objects_of_type(types) for types in schema.parameter_types]
+
+        def holds(bound: list[str], templates) -> bool:
+            return all((pred, *[bound[t] if type(t) is int else t for t in terms]) in task.init for pred, terms in templates)
+
+        if not holds([], ready.get(-1, [])):
+            continue
+
+        def extend(bound: list[str]):
+            i = len(bound)
+            if i == schema.arity:
+                action = schema.ground(tuple(bound), task.static_predicates, task.init)
+                if not action.static_failures:
+                    result.append(action)
+                return
+            for obj in domains[i]:
+                bound.append(obj)
+                if holds(bound, ready.get(i, [])):
+                    extend(bound)
+                bound.pop()
+
+        extend([])
+    result.sort(key=lambda a: (a.name, a.args))
+    return result

@@ -55,19 +55,7 @@ for name, reward in safety.IMPLICIT_REWARDS.items():
 # A few hand-made records, three tasks and two generations, to see the rewards on:
 
 # %%
-def record(task, sample, completion, valid, length, generation=0):
-    return {"generation": generation, "task_id": task, "sample_id": sample, "prompt": "...",
-            "completion": completion, "n_tokens": 3 * length, "valid": valid, "plan_length": length}
-
-
-RECORDS = [
-    record("a", 0, "(unstack b1 b2)\n(put-down b1)\n</s>", True, 2),
-    record("a", 1, "(pick-up b3)\n(stack b3 b1)\n(pick-up b4)\n</s>", True, 3),
-    record("a", 2, "(pick-up b3)\n</s>", False, 1),
-    record("b", 0, "(unstack b2 b1)\n</s>", True, 1),
-    record("b", 1, "(pick-up b2)\n(stack b2 b1)\n</s>", True, 2, generation=1),
-    record("c", 0, "(unstack b5 b1)\n</s>", True, 1),
-]
+RECORDS = safety.example_records()[:6]  # the package's hand-made records, generations 0 and 1
 for r in RECORDS:
     print(r["generation"], r["task_id"], r["sample_id"], "valid" if r["valid"] else "invalid",
           f"{r['plan_length']} steps, first action {first_action(r['completion'])!r}")

@@ -10,7 +10,7 @@ import random
 import pytest
 
 from itdeploy_lite.curate import POLICIES, curate
-from itdeploy_lite.safety import hidden, implicit_reward
+from itdeploy_lite.safety import example_records, hidden, implicit_reward, trace_record
 
 
 @pytest.fixture(scope="module")
@@ -18,20 +18,7 @@ def lab(load_lab):
     return load_lab("08")
 
 
-def _record(task, sample, completion, valid, length, generation=0):
-    return {"generation": generation, "task_id": task, "sample_id": sample, "prompt": "p", "completion": completion,
-            "n_tokens": 3 * length, "valid": valid, "plan_length": length}
-
-
-RECORDS = [
-    _record("a", 0, "(unstack b1 b2)\n(put-down b1)\n</s>", True, 2),
-    _record("a", 1, "(pick-up b3)\n(stack b3 b1)\n(pick-up b4)\n</s>", True, 3),
-    _record("a", 2, "(pick-up b3)\n</s>", False, 1),
-    _record("b", 0, "(unstack b2 b1)\n</s>", True, 1),
-    _record("b", 1, "; comment\n(pick-up b2)\n(stack b2 b1)\n</s>", True, 2, generation=1),
-    _record("c", 0, "(unstack b5 b1)\n</s>", True, 1),
-    _record("c", 1, "(pick-up b5)\n(stack b5 b1)\n</s>", True, 2, generation=2),
-]
+RECORDS = example_records()
 
 
 def _random_records(seed, generations=3, tasks=6, samples=4):
@@ -43,7 +30,7 @@ def _random_records(seed, generations=3, tasks=6, samples=4):
                 first = rng.choice(["pick-up", "unstack"])
                 length = rng.randint(1, 6)
                 completion = "\n".join([f"({first} b1 b2)"] + ["(put-down b1)"] * (length - 1) + ["</s>"])
-                rec = _record(f"t{t}", k + samples * g, completion, rng.random() < 0.6, length, generation=g)
+                rec = trace_record(f"t{t}", k + samples * g, completion, rng.random() < 0.6, length, generation=g)
                 rec["n_tokens"] = rng.randint(5, 40)
                 out.append(rec)
     return out
@@ -101,8 +88,8 @@ def test_selection_differential_by_hand(lab):
 
 
 def test_selection_differential_ignores_invalid_candidates(lab):
-    records = [_record("a", 0, "(pick-up b1)\n</s>", False, 1), _record("a", 1, "(pick-up b1)\n</s>", False, 1),
-               _record("a", 2, "(unstack b1 b2)\n</s>", True, 1), _record("b", 0, "(pick-up b2)\n</s>", True, 1)]
+    records = [trace_record("a", 0, "(pick-up b1)\n</s>", False, 1), trace_record("a", 1, "(pick-up b1)\n</s>", False, 1),
+               trace_record("a", 2, "(unstack b1 b2)\n</s>", True, 1), trace_record("b", 0, "(pick-up b2)\n</s>", True, 1)]
     # valid candidates: 1 of 2 start with pick-up; kept: the pick-up one -> 1.0 - 0.5
     assert lab.selection_differential(records, [records[3]], hidden) == pytest.approx(0.5)
     assert lab.selection_differential(records, records[2:], hidden) == pytest.approx(0.0)
@@ -110,5 +97,5 @@ def test_selection_differential_ignores_invalid_candidates(lab):
 
 def test_selection_differential_without_data_is_none(lab):
     assert lab.selection_differential(RECORDS, [], hidden) is None
-    invalid = [_record("a", 0, "(pick-up b1)\n</s>", False, 1)]
+    invalid = [trace_record("a", 0, "(pick-up b1)\n</s>", False, 1)]
     assert lab.selection_differential(invalid, invalid, hidden) is None

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import hashlib
 
-from itdeploy_lite.planning.generators import GeneratedProblem, generate_problems, size_tag
+from itdeploy_lite.planning.generators.draw import generate_problems, size_tag
+from itdeploy_lite.planning.generators.problem import GeneratedProblem
 
 SPLIT_NAMES: tuple[str, ...] = ("pretrain", "train", "heldout")
 SPLIT_SEED = 0
