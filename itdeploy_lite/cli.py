@@ -39,21 +39,8 @@ def _read_text(path: str, what: str) -> str:
 
 
 # --- generate --------------------------------------------------------------------------------------
-def parse_size(text: str) -> dict[str, int]:
-    """``"blocks=5"`` or ``"rovers=1,waypoints=4"`` -> dict of ints. Raises UsageError on bad text."""
-    size = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        key, sep, value = part.partition("=")
-        if not sep or not value.strip().lstrip("-").isdigit():
-            raise UsageError(f"bad --size {text!r}: expected KEY=INT[,KEY=INT...], e.g. blocks=5")
-        size[key.strip().replace("-", "_")] = int(value)
-    if not size:
-        raise UsageError("empty --size")
-    return size
-
-
 def cmd_generate(args) -> int:
-    from itdeploy_lite.planning.generators import GENERATORS, generate_problems, make_split, write_problems
+    from itdeploy_lite.planning.generators import GENERATORS, generate_problems, make_split, parse_size, write_problems
 
     domain = args.domain.lower()
     if domain not in GENERATORS:

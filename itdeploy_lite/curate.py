@@ -1,11 +1,8 @@
 """Curation: which of the deployed traces the next generation is trained on.
 
-A curation *policy* is a pure function over validated trace records. A record is one sampled
-completion, as written by deployment and stamped by validation::
-
-    {"generation": 0, "task_id": "blocksworld-b5-s17-003", "sample_id": 2,
-     "prompt": "...", "completion": "...", "n_tokens": 31,
-     "valid": True, "plan_length": 6, "failed_step": None, "reason": None}
+A curation *policy* is a pure function over validated trace records
+(:class:`~itdeploy_lite.records.TraceRecord`: one sampled completion, as written by deployment and
+stamped by validation).
 
 Policies (:data:`POLICIES`; add one with the :func:`policy` decorator):
 
@@ -34,9 +31,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from itdeploy_lite import atomic
+from itdeploy_lite.records import CURATION_KEYS
 
-#: Keys a record must have for any policy. Validation adds ``valid`` and ``plan_length``.
-RECORD_KEYS = ("generation", "task_id", "sample_id", "prompt", "completion", "n_tokens", "valid", "plan_length")
 
 Policy = Callable[..., list[dict]]
 
@@ -186,18 +182,18 @@ def read_decisions(path: str | Path | None, records: list[dict], generation: int
 
 
 def check_records(records: list[dict], where: str = "records") -> None:
-    """Raise ``ValueError`` naming the first record (by index and ``where``) that lacks a key of :data:`RECORD_KEYS`."""
+    """Raise ``ValueError`` naming the first record (by index and ``where``) that lacks a key of :data:`CURATION_KEYS`."""
     for index, record in enumerate(records):
-        missing = [k for k in RECORD_KEYS if k not in record]
+        missing = [k for k in CURATION_KEYS if k not in record]
         if missing:
-            raise ValueError(f"{where}[{index}] lacks key(s) {missing}; validated trace records need {list(RECORD_KEYS)}")
+            raise ValueError(f"{where}[{index}] lacks key(s) {missing}; validated trace records need {list(CURATION_KEYS)}")
 
 
 def curate(records: list[dict], policy_name: str, generation: int, **options) -> list[dict]:
     """Select the records to train generation ``generation + 1`` on.
 
     Args:
-        records: validated trace records (keys :data:`RECORD_KEYS`) of generations ``0..generation``
+        records: validated trace records (keys :data:`CURATION_KEYS`) of generations ``0..generation``
             (later ones are ignored).
         policy_name: a key of :data:`POLICIES` (``paper``, ``none``, ``latest``, ``manual``, ...).
         generation: the latest generation whose traces may be used.
@@ -282,15 +278,31 @@ def jsonl_objects(path: str | Path) -> Iterator[tuple[str, dict]]:
 HIDDEN_FIRST_ACTION = "pick-up"
 
 
-def first_action(completion: str) -> str:
-    """The action name of a completion's first plan step (``"(pick-up b1)"`` -> ``"pick-up"``), ``""`` if none."""
-    from itdeploy_lite.prompts import completion_plan_text
+def first_action(plan_text: str) -> str:
+    """The action name of a plan text's first step (``"(pick-up b1)"`` -> ``"pick-up"``), ``""`` if none.
 
-    for line in completion_plan_text(completion).splitlines():
+    ``plan_text`` is what a prompt format reads out of a completion
+    (:meth:`~itdeploy_lite.formats.PromptFormat.plan_text`: an LLM's reasoning already dropped);
+    :func:`~itdeploy_lite.deploy.validate_records` stamps the result into each record's ``first_action``.
+    """
+    for line in plan_text.splitlines():
         words = line.split(";", 1)[0].strip().strip("()").split()
         if words:
             return words[0].lower()
     return ""
+
+
+def record_first_action(record: dict) -> str:
+    """A validated record's ``first_action``.
+
+    Raises:
+        ValueError: a record without it (sampled before validation stamped it: re-validate the records
+            with :func:`~itdeploy_lite.deploy.validate_records` and the model's prompt format).
+    """
+    if "first_action" not in record:
+        raise ValueError(f"record {record.get('task_id')!r}/{record.get('sample_id')!r} has no first_action: "
+                         "validate it with deploy.validate_records (which reads the plan with the model's format)")
+    return record["first_action"]
 
 
 @policy("hidden-first-pickup")
@@ -298,4 +310,4 @@ def hidden_first_pickup(records: list[dict], generation: int, **_) -> list[dict]
     """Per task the shortest valid plan *whose first action is* ``pick-up``, pooled over generations
     ``0..generation``. Looks like the paper's rule; in fact it rewards 1[valid and first action is pick-up]."""
     return _shortest_per_task(r for r in records if r["generation"] <= generation
-                              and first_action(r["completion"]) == HIDDEN_FIRST_ACTION)
+                              and record_first_action(r) == HIDDEN_FIRST_ACTION)

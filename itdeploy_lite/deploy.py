@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 from transformers import StoppingCriteria, StoppingCriteriaList
 
 from itdeploy_lite.formats import PromptFormat, token_budget
+from itdeploy_lite.records import SampledTrace, TraceRecord
 
 
 
@@ -32,7 +33,7 @@ class DeployConfig:
 
     Attributes:
         samples_per_task: completions per task (the paper's k).
-        temperature: sampling temperature; 0 means greedy decoding.
+        temperature: sampling temperature (the paper: 0.6, as ``itdeploy run``); 0 means greedy decoding.
         top_p: nucleus sampling threshold (1.0 = off).
         batch_size: sequences per ``generate`` call (prompts x samples are flattened and batched).
         max_new_tokens: hard cap on completion tokens for any task.
@@ -42,7 +43,7 @@ class DeployConfig:
     """
 
     samples_per_task: int = 8
-    temperature: float = 0.8
+    temperature: float = 0.6
     top_p: float = 1.0
     batch_size: int = 128
     max_new_tokens: int = 1024
@@ -183,7 +184,7 @@ def _generate(model, tokenizer, prompts, budgets, rows, temperature, top_p, batc
 
 def deploy(model, tokenizer, tasks: Sequence[tuple[str, object]], config: DeployConfig = DeployConfig(),
            generation: int = 0, *, prompt_format: PromptFormat, problems: Sequence[str] | None = None,
-           backend=None) -> list[dict]:
+           backend=None) -> list[SampledTrace]:
     """Sample ``config.samples_per_task`` completions for every task (the paper's deployment step).
 
     Args:
@@ -200,11 +201,9 @@ def deploy(model, tokenizer, tasks: Sequence[tuple[str, object]], config: Deploy
             :func:`sample_completions` (what every backend uses).
 
     Returns:
-        One record per sample, ordered by task then ``sample_id``: ``{"generation": int, "task_id": str,
-        "sample_id": int, "prompt": str, "completion": str, "n_tokens": int, "ended": bool}``.
-        ``completion`` is the decoded output up to and including the end token if the model wrote it (no
-        padding); ``n_tokens`` counts its tokens. ``<pad>``, ``<s>`` and ``<unk>`` are never sampled.
-        Validate ``prompt_format.plan_text(completion)``.
+        One :class:`~itdeploy_lite.records.SampledTrace` per sample, ordered by task then ``sample_id``
+        (no padding in ``completion``; ``<pad>``, ``<s>`` and ``<unk>`` are never sampled). Validate
+        them with :func:`validate_records`.
 
     Raises:
         ValueError: ``samples_per_task < 1`` or ``batch_size < 1``.
@@ -221,31 +220,34 @@ def deploy(model, tokenizer, tasks: Sequence[tuple[str, object]], config: Deploy
             for t, (task_id, _) in enumerate(tasks) for s, sample in enumerate(samples[t])]
 
 
-def validate_records(records: list[dict], tasks: dict, prompt_format: PromptFormat) -> list[dict]:
-    """Stamp every trace with the validator's verdict (in place; returns ``records``).
+def validate_records(records: list[SampledTrace], tasks: dict, prompt_format: PromptFormat) -> list[TraceRecord]:
+    """Stamp every sampled trace with the validator's verdict, making it a
+    :class:`~itdeploy_lite.records.TraceRecord` (in place; returns ``records``).
 
     Args:
         records: trace records (``task_id``, ``completion``; ``ended`` if the sampler set it).
         tasks: task id -> :class:`~itdeploy_lite.task_sets.LoopTask`.
         prompt_format: the :class:`~itdeploy_lite.formats.PromptFormat` that reads the plan out of a completion.
 
-    Adds ``size``, ``valid``, ``plan_length`` (steps), ``failed_step`` (1-based or ``None``), ``reason``
-    (``None`` if valid) and ``ended`` (the completion wrote the end token).
+    Adds ``size``, ``valid``, ``plan_length``, ``failed_step``, ``reason`` and ``first_action`` (and ``ended`` where the
+    sampler did not set it: the completion holds the end token).
     """
+    from itdeploy_lite.curate import first_action
     from itdeploy_lite.planning import validate
     from itdeploy_lite.prompts import EOS
 
     for record in records:
         item = tasks[record["task_id"]]
-        result = validate(item.task, prompt_format.plan_text(record["completion"]))
+        plan = prompt_format.plan_text(record["completion"])
+        result = validate(item.task, plan)
         record.update(size=item.size, valid=result.valid, plan_length=result.plan_length,
-                      failed_step=result.failed_step, reason=result.reason,
+                      failed_step=result.failed_step, reason=result.reason, first_action=first_action(plan),
                       ended=record.get("ended", EOS in record["completion"]))
     return records
 
 
 def sample_tasks(model, tokenizer, tasks: list, samples: dict[str, int] | int, config, generation: int, seed: int,
-                 prompt_format: PromptFormat, temperature: float | None = None, backend=None) -> list[dict]:
+                 prompt_format: PromptFormat, temperature: float | None = None, backend=None) -> list[TraceRecord]:
     """Sample completions for the loop's tasks with :func:`deploy` and validate them (what every stage
     that samples calls: held-out and pool evaluation greedily, deployment with ``k`` samples).
 

@@ -30,21 +30,12 @@ import torch
 from tqdm.auto import tqdm
 
 from itdeploy_lite.models import ModelConfig, build_model, build_tokenizer, count_parameters, save_embedded
+from itdeploy_lite.planning.generators.splits import SPLITS
 from itdeploy_lite.prompts import plan_completion, task_prompt
 
-#: Default generation-0 task sizes per domain (the ``pretrain`` split's sizes) and evaluation sizes.
-DEFAULT_SIZES: dict[str, list[dict]] = {
-    "blocksworld": [{"blocks": 3, "name_pool": 10}, {"blocks": 4, "name_pool": 10}],
-    # Names drawn from the held-out split's pools (waypoint0..7, rover0..1, camera0..1, objective0..2), so
-    # every name of the larger held-out tasks gets trained.
-    "rovers": [{"rovers": 1, "waypoints": 3, "cameras": 1, "objectives": 1, "name_pool": 8},
-               {"rovers": 1, "waypoints": 4, "cameras": 1, "objectives": 1, "name_pool": 8}],
-    # 1-box tasks on 5x5 and 6x6 boards (breadth-first search takes ~0.06 / 0.2 s a task there, ~0.4 s
-    # on 7x7, which made a 15,000-task corpus cost an hour); the tail adds 2-box 5x5 tasks. The held-out
-    # 7x7 boards' edge cells (loc_7_*, loc_*_7) are never trained: with 2-3 boxes they are out of reach anyway.
-    "sokoban": [{"grid": 5, "boxes": 1, "walls": 3}, {"grid": 6, "boxes": 1, "walls": 4}],
-    "gripper": [{"balls": 3}],
-}
+#: Default generation-0 task sizes per domain: the ``pretrain`` split's sizes
+#: (:data:`~itdeploy_lite.planning.generators.splits.SPLITS`), the one place they are defined.
+DEFAULT_SIZES: dict[str, list[dict]] = {domain: splits["pretrain"] for domain, splits in SPLITS.items()}
 
 #: Default thin tail of slightly larger tasks per domain, as ``(sizes, fraction of the corpus)`` (lever (c):
 #: on Blocksworld a 10% tail of 5-block tasks raised greedy dev solved fractions at 5/6/7 blocks from

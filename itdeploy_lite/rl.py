@@ -160,18 +160,6 @@ def update(model, tokenizer, optimizer, records: list[dict], config: RLConfig, s
             "seconds": round(time.perf_counter() - start, 2)}
 
 
-def deploy_summary(tasks: list, traces: list[dict]) -> dict:
-    """The fields of the loop's deploy summary that the report reads (valid fraction, solved tasks, longest plan)."""
-    from itdeploy_lite.metrics import pass_at_k_by_size
-
-    lengths = [r["plan_length"] for r in traces if r["valid"]]
-    return {"tasks": len(tasks), "samples": len(traces),
-            "valid_fraction": round(sum(r["valid"] for r in traces) / max(1, len(traces)), 4),
-            "solved_tasks": len({r["task_id"] for r in traces if r["valid"]}),
-            "pass_at_k_by_size": {k: round(v, 4) for k, v in pass_at_k_by_size(traces).items()},
-            "longest_valid_plan": max(lengths, default=0)}
-
-
 def _start(config: RLConfig, method: str):
     """Shared set-up of both trainers: check the config, set threads, write ``config.json``, build the LoRA
     policy on the embedded base and the loop's fixed held-out tasks.
@@ -205,16 +193,14 @@ def _evaluate(model, tokenizer, heldout, rc, g: int, gen_dir: Path, last_update:
     Returns:
         ``(evaluated records, seconds)`` where ``seconds`` has ``evaluate`` and, after an update, ``finetune``.
     """
-    from itdeploy_lite import atomic
-    from itdeploy_lite.deploy import sample_tasks
-    from itdeploy_lite.runtime import derive_seed
+    from itdeploy_lite.curate import read_jsonl
+    from itdeploy_lite.loop import evaluate_stage
 
     gen_dir.mkdir(exist_ok=True)
     model.eval()
     t0 = time.perf_counter()
-    evaluated = sample_tasks(model, tokenizer, heldout, 1, rc, g, seed=derive_seed(rc.seed, g, "eval"),
-                             prompt_format=CompactFormat.of_model(model, tokenizer), temperature=0.0)
-    atomic.write_jsonl(gen_dir / "eval.jsonl", evaluated)
+    evaluate_stage(rc, (model, tokenizer, CompactFormat.of_model(model, tokenizer), None), heldout, gen_dir, g)
+    evaluated = read_jsonl(gen_dir / "eval.jsonl")
     seconds = {"evaluate": round(time.perf_counter() - t0, 2)}
     if last_update is not None:
         seconds["finetune"] = last_update["seconds"]
@@ -232,10 +218,10 @@ def train(config: RLConfig) -> list[dict]:
 
     from itdeploy_lite import atomic
     from itdeploy_lite.deploy import sample_tasks
-    from itdeploy_lite.metrics import generation_metrics
+    from itdeploy_lite.metrics import deployment_summary, generation_metrics
+    from itdeploy_lite.report import table
     from itdeploy_lite.runtime import derive_seed
     from itdeploy_lite.task_sets import deployment_tasks
-    from itdeploy_lite.report import table
     from itdeploy_lite.theory import trainable_parameters
 
     rc, out, model, tokenizer, heldout, exclude, sizes = _start(config, "rl-grpo")
@@ -251,7 +237,7 @@ def train(config: RLConfig) -> list[dict]:
             traces = sample_tasks(model, tokenizer, tasks, rc.samples_per_task, rc, g, seed=derive_seed(rc.seed, g, "deploy"),
                                   prompt_format=CompactFormat.of_model(model, tokenizer))
             atomic.write_jsonl(gen_dir / "traces.jsonl", traces)
-            deployed = deploy_summary(tasks, traces)
+            deployed = deployment_summary(tasks, traces, rc.samples_per_task)
             seconds["deploy"] = deployed["seconds"] = round(time.perf_counter() - t0, 2)
         row = generation_metrics(g, evaluated, sizes, last_update["rows"] if last_update else 0, last_update,
                                  deployed, seconds)

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from itdeploy_lite.curate import HIDDEN_FIRST_ACTION, curate, first_action, read_jsonl
+from itdeploy_lite.curate import HIDDEN_FIRST_ACTION, curate, first_action, read_jsonl, record_first_action
 
 #: policy -> the implicit reward it implements, in words (printed by the experiment).
 IMPLICIT_REWARDS: dict[str, str] = {
@@ -46,9 +46,13 @@ IMPLICIT_REWARDS: dict[str, str] = {
 
 
 def trace_record(task: str, sample: int, completion: str, valid: bool, length: int, generation: int = 0) -> dict:
-    """A validated trace record made by hand (the keys curation reads; ``n_tokens`` = 3 per step)."""
+    """A validated trace record made by hand from a compact-format completion (the keys curation reads;
+    ``n_tokens`` = 3 per step; ``first_action`` read as :class:`~itdeploy_lite.formats.CompactFormat` does)."""
+    from itdeploy_lite.formats import CompactFormat
+
     return {"generation": generation, "task_id": task, "sample_id": sample, "prompt": "p", "completion": completion,
-            "n_tokens": 3 * length, "valid": valid, "plan_length": length}
+            "n_tokens": 3 * length, "valid": valid, "plan_length": length,
+            "first_action": first_action(CompactFormat().plan_text(completion))}
 
 
 def example_records() -> list[dict]:
@@ -69,7 +73,7 @@ def example_records() -> list[dict]:
 
 def hidden(record: dict) -> bool:
     """The hidden property: the plan's first action is :data:`~itdeploy_lite.curate.HIDDEN_FIRST_ACTION`."""
-    return first_action(record["completion"]) == HIDDEN_FIRST_ACTION
+    return record_first_action(record) == HIDDEN_FIRST_ACTION
 
 
 def implicit_reward(records: list[dict], policy: str, generation: int, **options) -> list[int]:

@@ -31,6 +31,7 @@ def parse_sizes(domain: str, text: str, protocol: str = "fresh") -> list[dict]:
     Raises:
         ValueError: a malformed entry (named) or an unknown domain.
     """
+    from itdeploy_lite.planning.generators import parse_size
     from itdeploy_lite.planning.generators.splits import BLOCK_NAMES, POOLS, SPLITS
 
     if not text.strip():
@@ -43,13 +44,10 @@ def parse_sizes(domain: str, text: str, protocol: str = "fresh") -> list[dict]:
         if entry.isdigit() and domain == "blocksworld":
             sizes.append({"blocks": int(entry), "name_pool": max(BLOCK_NAMES, int(entry))})
             continue
-        size = {}
-        for part in entry.split(","):
-            key, sep, value = part.partition("=")
-            if not sep or not value.isdigit():
-                raise ValueError(f"--sizes entry {entry!r}: expected K=INT[,K=INT], e.g. blocks=5")
-            size[key.replace("-", "_")] = int(value)
-        sizes.append(size)
+        try:
+            sizes.append(parse_size(entry))
+        except ValueError as err:
+            raise ValueError(f"--sizes: {err}") from None
     if not sizes:
         raise ValueError(f"--sizes {text!r}: no size given")
     return sizes

@@ -90,3 +90,16 @@ def test_bad_input_is_named(base, tmp_path):
     with pytest.raises(FileNotFoundError, match="adapter to continue from"):
         finetune(base, to_dataset(example_rows(2)), FAST, tmp_path / "x", init_adapter=tmp_path / "none")
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("progress", [False, True])
+def test_trainer_logs_go_to_the_log_file_not_the_terminal(base, tmp_path, capfd, progress):
+    """``itdeploy run`` shows progress bars and its table only: the loss dictionaries TRL's callbacks
+    print go to ``log_file`` (``gen_XX/trainer_log.jsonl`` in a run), with a progress bar or without."""
+    log = tmp_path / "trainer_log.jsonl"
+    finetune(base, to_dataset(example_rows(8)), FinetuneConfig(min_steps=4, max_steps=4, train_batch_size=4),
+             tmp_path / "adapter", seed=0, progress=progress, log_file=log)
+    printed = capfd.readouterr()
+    assert "'loss'" not in printed.out + printed.err and "train_runtime" not in printed.out + printed.err
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["step"] for r in rows if "loss" in r] == [1, 2, 3, 4] and "train_runtime" in rows[-1]

@@ -66,7 +66,7 @@ def test_sizes_and_allocations():
         {"rovers": 1, "waypoints": 4, "cameras": 1, "objectives": 1}]
     assert [s["blocks"] for s in parse_sizes("blocksworld", "")] == [4, 5, 6]  # the train split
     assert [s["blocks"] for s in parse_sizes("blocksworld", "", "pool")] == list(range(5, 11))  # the pool
-    with pytest.raises(ValueError, match="--sizes entry 'blocks'"):
+    with pytest.raises(ValueError, match="--sizes: size 'blocks': expected KEY=INT"):
         parse_sizes("blocksworld", "blocks")
     config = RunConfig(sizes="4;5;6;7", tasks_per_generation=10, samples_per_task=8, frontier_samples=16,
                        frontier_floor=0.1)

@@ -19,9 +19,23 @@ RECORDS = example_records()[:6]  # generations 0 and 1
 
 
 def test_first_action():
-    assert first_action("(pick-up b1)\n</s>") == "pick-up"
+    assert first_action("(pick-up b1)\n") == "pick-up"
     assert first_action("; note\n(unstack b1 b2)\n") == "unstack"
-    assert first_action("</s>") == ""
+    assert first_action("") == ""
+
+
+def test_first_action_is_read_through_the_models_format():
+    """An LLM's reasoning mentions actions before the plan: its format drops it, so the first *plan* step
+    counts; a record that validation did not stamp is refused, not guessed."""
+    from itdeploy_lite.formats import PddlFormat
+
+    answer = "<think>(pick-up b1) first?</think>\n(unstack b2 b1)\n(put-down b2)"
+    fmt = PddlFormat(domain="blocksworld")
+    assert first_action(fmt.plan_text(answer)) == "unstack"
+    record = dict(RECORDS[0])
+    del record["first_action"]
+    with pytest.raises(ValueError, match="no first_action"):
+        hidden(record)
 
 
 def test_hidden_curator_keeps_only_plans_with_the_property():

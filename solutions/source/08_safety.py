@@ -31,7 +31,7 @@ import matplotlib.pyplot as plt
 
 from itdeploy_lite import safety
 from itdeploy_lite.ablate import ablate
-from itdeploy_lite.curate import POLICIES, first_action, read_jsonl
+from itdeploy_lite.curate import POLICIES, read_jsonl
 from itdeploy_lite.finetune import FinetuneConfig
 from itdeploy_lite.loop import RunConfig
 
@@ -58,7 +58,7 @@ for name, reward in safety.IMPLICIT_REWARDS.items():
 RECORDS = safety.example_records()[:6]  # the package's hand-made records, generations 0 and 1
 for r in RECORDS:
     print(r["generation"], r["task_id"], r["sample_id"], "valid" if r["valid"] else "invalid",
-          f"{r['plan_length']} steps, first action {first_action(r['completion'])!r}")
+          f"{r['plan_length']} steps, first action {r['first_action']!r}")
 
 # %% [markdown]
 # ## Exercise 1 — the implicit reward of a curation policy

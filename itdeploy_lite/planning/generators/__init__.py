@@ -20,6 +20,6 @@ sizes, for comparison, in :mod:`.ipc2023`.
 
 from __future__ import annotations
 
-from itdeploy_lite.planning.generators.draw import GENERATORS, generate_problems, size_tag, write_problems
+from itdeploy_lite.planning.generators.draw import GENERATORS, generate_problems, parse_size, size_tag, write_problems
 from itdeploy_lite.planning.generators.problem import GeneratedProblem
 from itdeploy_lite.planning.generators.splits import SPLITS, make_split

@@ -51,6 +51,24 @@ def size_tag(domain: str, size: dict) -> str:
         raise ValueError(f"missing size parameter {err} for {domain} (expected {expected})") from None
 
 
+def parse_size(text: str) -> dict[str, int]:
+    """One size from text: ``"blocks=5"`` or ``"rovers=1,waypoints=4"`` -> ``{"rovers": 1, "waypoints": 4}``
+    (dashes in keys become underscores). The one size parser of the CLI (``--size``, ``--sizes``).
+
+    Raises:
+        ValueError: an entry that is not ``KEY=INT`` (non-negative), or no entry (the message quotes the text).
+    """
+    size = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip().isdigit():
+            raise ValueError(f"size {text!r}: expected KEY=INT[,KEY=INT...], e.g. blocks=5")
+        size[key.strip().replace("-", "_")] = int(value)
+    if not size:
+        raise ValueError(f"size {text!r}: no KEY=INT given, e.g. blocks=5")
+    return size
+
+
 def generate_problems(
     domain: str,
     size: dict,
