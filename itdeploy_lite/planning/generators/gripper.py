@@ -10,14 +10,7 @@ from __future__ import annotations
 
 import random
 
-from itdeploy_lite.planning.generators.problem import (
-    GeneratedProblem,
-    action,
-    check_keys,
-    natural_key,
-    make_problem,
-    size_int,
-)
+from itdeploy_lite.planning.generators.problem import GeneratedProblem, action, check_keys, make_problem, natural_key, size_int
 
 DOMAIN = "gripper"
 SIZE_KEYS = ("balls",)
