@@ -11,7 +11,8 @@ benchmark continues where it stopped, and a finished run is only read back.
 Written: ``benchmarks/results/fidelity.json`` (``--results``), one record per domain, curation, seed and
 generation, holding ``experiment``, ``domain``, ``curation``, ``seed`` and the keys of
 ``itdeploy report --json`` (:data:`itdeploy_lite.report.SUMMARY_KEYS`). Records of experiments not run
-in this call are kept, so the file can be filled one experiment at a time. Printed: per experiment and
+in this call are kept, so the file can be filled one experiment at a time; ``collapse.png`` beside it
+plots the two 15-generation experiments (:func:`collapse_plot`). Printed: per experiment and
 generation, the mean and the spread (min-max) over seeds of the pool's solved fraction (a task solved
 when one of its k samples is valid), its greedy solved fraction, the longest valid pool plan and the
 held-out solved fraction, then the ratio last / first generation of the mean pool solved fraction; last,
@@ -109,6 +110,42 @@ def markdown_table(rows: list[dict], experiments: list[str]) -> str:
     return "\n".join(lines)
 
 
+def collapse_plot(rows: list[dict], path: Path) -> Path | None:
+    """Model collapse, one figure: per generation, the mean over seeds of the pool's solved fraction (pass@k
+    and greedy), the held-out solved fraction and the longest valid pool plan, ``collapse`` (the paper's
+    curation) against ``collapse-none`` (no curation). ``None`` when neither experiment has records."""
+    mine = {name: [r for r in rows if r["experiment"] == name] for name in ("collapse", "collapse-none")}
+    if not any(mine.values()):
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (solved, longest) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for name, style in (("collapse", "-"), ("collapse-none", "--")):
+        if not mine[name]:
+            continue
+        label = "paper curation" if name == "collapse" else "no curation"
+        for column, colour, what in (("pool_solved_fraction", "C0", "pool pass@8"),
+                                     ("pool_greedy_solved_fraction", "C1", "pool greedy"),
+                                     ("heldout_solved_fraction", "C2", "held-out")):
+            series = by_generation(mine[name], column)
+            solved.plot(list(series), [sum(v) / len(v) for v in series.values()], style, color=colour,
+                        label=f"{what}, {label}")
+        series = by_generation(mine[name], "pool_longest_valid_plan")
+        longest.plot(list(series), [sum(v) / len(v) for v in series.values()], style, color="C3", label=label)
+    solved.set(xlabel="generation", ylabel="solved fraction", ylim=(0, 1), title="Blocksworld, 15 generations")
+    longest.set(xlabel="generation", ylabel="steps", title="longest valid pool plan")
+    solved.legend(fontsize=7)
+    longest.legend(fontsize=8)
+    fig.tight_layout()
+    with atomic.open_atomic(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=110)
+    plt.close(fig)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("experiments", nargs="*", default=list(DEFAULT_EXPERIMENTS), help=f"any of {', '.join(EXPERIMENTS)}")
@@ -116,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="runs/bench", help="parent folder of the run folders")
     parser.add_argument("--results", default="benchmarks/results/fidelity.json", help="the records file")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--tables-only", action="store_true",
+                        help="run nothing: print the tables and redraw the figure from the records file")
     args = parser.parse_args(argv)
     unknown = [e for e in args.experiments if e not in EXPERIMENTS]
     if unknown:
@@ -123,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results = Path(args.results)
     new: list[dict] = []
-    for name in args.experiments:
+    for name in [] if args.tables_only else args.experiments:
         description, overrides = EXPERIMENTS[name]
         for seed in args.seeds:
             config = replace(RunConfig(), out=f"{args.out}/{name}-s{seed}", seed=seed, threads=args.threads,
@@ -137,11 +176,16 @@ def main(argv: list[str] | None = None) -> int:
     done = {(r["experiment"], r["seed"]) for r in new}
     kept = json.loads(results.read_text(encoding="utf-8")) if results.is_file() else []  # read late: runs may overlap
     merged = [r for r in kept if (r["experiment"], r["seed"]) not in done] + new
-    atomic.write_json(results, merged, indent=1)
-    for name in args.experiments:
+    if new:
+        atomic.write_json(results, merged, indent=1)
+    shown = [e for e in EXPERIMENTS if any(r["experiment"] == e for r in merged)] if args.tables_only else args.experiments
+    for name in shown:
         print(f"\n== {name}: {EXPERIMENTS[name][0]}")
         print(spread_table([r for r in merged if r["experiment"] == name]))
     print("\n" + markdown_table(merged, [e for e in EXPERIMENTS if any(r["experiment"] == e for r in merged)]))
+    figure = collapse_plot(merged, results.with_name("collapse.png"))
+    if figure is not None:
+        print(f"model collapse figure: {figure}")
     print(f"\nrecords: {results}")
     return 0
 
