@@ -33,6 +33,7 @@ class RunConfig:
         samples_per_task: completions sampled per task (the paper's k).
         temperature: sampling temperature (the paper: 0.6).
         top_p: nucleus sampling threshold (1.0: off).
+        top_k: sample among the top_k most likely tokens only (0: off; Qwen3's model cards: 20).
         max_new_tokens: hard cap on completion tokens (each task's budget grows with its size below it).
         sample_batch_size: sequences per ``generate`` call.
         curation: a policy of :data:`itdeploy_lite.curate.POLICIES` (``paper``, ``none``, ``latest``,
@@ -82,6 +83,7 @@ class RunConfig:
     samples_per_task: int = 8
     temperature: float = 0.6
     top_p: float = 1.0
+    top_k: int = 0
     max_new_tokens: int = 1024
     sample_batch_size: int = 128
     curation: str = "paper"
@@ -121,6 +123,8 @@ class RunConfig:
             low = 0 if name in ("generations", "tasks_per_generation") else 1
             if getattr(self, name) < low:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= {low}, got {getattr(self, name)}")
+        if self.top_k < 0:
+            raise ValueError(f"--top-k must be >= 0 (0: off), got {self.top_k}")
         if self.temperature < 0 or not 0 < self.top_p <= 1:
             raise ValueError(f"--temperature must be >= 0 and --top-p in (0, 1]; got {self.temperature}, {self.top_p}")
         if self.protocol not in ("pool", "fresh"):
@@ -145,6 +149,18 @@ class RunConfig:
         if self.frontier_floor < 0:
             raise ValueError(f"--frontier-floor must be >= 0, got {self.frontier_floor}")
         self.finetune.check()
+
+
+#: Prompt tokens allowed for beside the completion budget: PDDL prompts (domain + problem, Rovers and
+#: Sokoban 1.5-3k tokens with Qwen's tokenizer; few-shot examples add more) and the compact prompts.
+PROMPT_TOKENS = {"llm": 4096, "embedded": 1024}
+
+
+def sequence_tokens(config: RunConfig, kind: str) -> int:
+    """The longest row (prompt + completion, tokens) the backend must hold: the fine-tune's ``max_length``
+    or the completion budget plus :data:`PROMPT_TOKENS` of ``kind`` (``"llm"``/``"embedded"``), whichever
+    is larger (``paper`` preset: 8,192; ``qwen3-small``: 6,144; the embedded planner: 2,048)."""
+    return max(config.finetune.max_length, config.max_new_tokens + PROMPT_TOKENS.get(kind, PROMPT_TOKENS["llm"]))
 
 
 def apply_preset(config: RunConfig) -> RunConfig:

@@ -69,15 +69,17 @@ def _select(cache, mask: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
 
 
 def next_tokens(logits: torch.Tensor, temperature: float, top_p: float, generator: torch.Generator,
-                suppress: torch.Tensor | None = None) -> torch.Tensor:
+                suppress: torch.Tensor | None = None, top_k: int = 0) -> torch.Tensor:
     """One token per row: argmax for ``temperature == 0``, else a sample from the tempered distribution
-    cut to its top-``top_p`` probability mass (nucleus sampling; ``top_p = 1`` keeps every token).
+    cut to its ``top_k`` most likely tokens and then to its top-``top_p`` probability mass (the order of
+    transformers' warpers; ``top_k = 0`` and ``top_p = 1`` keep every token).
 
     Args:
         logits: ``(rows, vocabulary)`` float logits of the next token.
         temperature: >= 0. top_p: in (0, 1].
         generator: the CPU random generator (the same seed gives the same tokens).
         suppress: token ids never produced (their logits set to -inf), or None.
+        top_k: keep the ``top_k`` largest logits per row (0: off; Qwen3 recommends 20).
 
     Returns:
         ``(rows,)`` long tensor of token ids.
@@ -87,6 +89,9 @@ def next_tokens(logits: torch.Tensor, temperature: float, top_p: float, generato
         logits[:, suppress] = float("-inf")
     if temperature <= 0:
         return logits.argmax(-1)
+    if 0 < top_k < logits.shape[-1]:
+        kth = logits.topk(top_k, dim=-1).values[:, -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
     probs = torch.softmax(logits / temperature, dim=-1)
     if top_p < 1.0:
         sorted_probs, order = probs.sort(-1, descending=True)
@@ -98,7 +103,8 @@ def next_tokens(logits: torch.Tensor, temperature: float, top_p: float, generato
 @torch.no_grad()
 def decode(model, prompts: Sequence[Sequence[int]], budgets: Sequence[int], eos_ids: Sequence[int], pad_id: int,
            temperature: float = 0.8, top_p: float = 1.0, batch_size: int = 128, seed: int = 0,
-           suppress: Sequence[int] = (), on_finish: Callable[[int], None] | None = None) -> list[list[int]]:
+           suppress: Sequence[int] = (), on_finish: Callable[[int], None] | None = None,
+           top_k: int = 0) -> list[list[int]]:
     """Sample one completion per prompt, ``batch_size`` rows at a time, refilling finished rows.
 
     Prompts are taken in the order given (sort them by length first: rows prefilled together are
@@ -112,7 +118,7 @@ def decode(model, prompts: Sequence[Sequence[int]], budgets: Sequence[int], eos_
         budgets: completion-token budget per prompt (tokens, >= 1).
         eos_ids: end-token ids.
         pad_id: the id written into padding positions (masked, never attended to).
-        temperature, top_p: as :func:`next_tokens`.
+        temperature, top_p, top_k: as :func:`next_tokens`.
         batch_size: rows decoded together (>= 1).
         seed: seeds the sampler; the same model, prompts, order and settings give the same tokens.
         suppress: token ids never sampled.
@@ -162,7 +168,7 @@ def decode(model, prompts: Sequence[Sequence[int]], budgets: Sequence[int], eos_
                 positions = torch.cat([positions, new_positions[:, -1] + 1])
                 logits = torch.cat([logits, result.logits[:, -1]])
                 rows = torch.cat([rows, new_rows])
-        tokens = next_tokens(logits, temperature, top_p, generator, banned)
+        tokens = next_tokens(logits, temperature, top_p, generator, banned, top_k)
         for i, t in zip(rows.tolist(), tokens.tolist()):
             out[i].append(t)
         written = positions - prompt_length[rows] + 1  # completion tokens of each row, this one included

@@ -35,6 +35,7 @@ class DeployConfig:
         samples_per_task: completions per task (the paper's k).
         temperature: sampling temperature (the paper: 0.6, as ``itdeploy run``); 0 means greedy decoding.
         top_p: nucleus sampling threshold (1.0 = off).
+        top_k: keep the ``top_k`` most likely tokens (0 = off; Qwen3: 20).
         batch_size: sequences per ``generate`` call (prompts x samples are flattened and batched).
         max_new_tokens: hard cap on completion tokens for any task.
         steps_per_object: plan-step budget per object of the task (see :func:`token_budget`).
@@ -45,6 +46,7 @@ class DeployConfig:
     samples_per_task: int = 8
     temperature: float = 0.6
     top_p: float = 1.0
+    top_k: int = 0
     batch_size: int = 128
     max_new_tokens: int = 1024
     steps_per_object: float = 3.0
@@ -68,8 +70,9 @@ class _RowBudget(StoppingCriteria):
 
 @torch.no_grad()
 def sample_completions(model, tokenizer, prompts: Sequence[str], budgets: Sequence[int], k: int = 1,
-                       temperature: float = 0.8, top_p: float = 1.0, batch_size: int = 128, seed: int = 0,
-                       progress: bool = True, desc: str = "sample", engine: str = "auto") -> list[list[dict]]:
+                       temperature: float = 0.6, top_p: float = 1.0, batch_size: int = 128, seed: int = 0,
+                       progress: bool = True, desc: str = "sample", engine: str = "auto", top_k: int = 0,
+                       eos_ids: Sequence[int] | None = None) -> list[list[dict]]:
     """Sample ``k`` completions per prompt, batched, with the KV cache.
 
     Any causal LM works: the embedded planner, a transformers or PEFT model, an Unsloth model after
@@ -86,6 +89,9 @@ def sample_completions(model, tokenizer, prompts: Sequence[str], budgets: Sequen
         temperature: 0 for greedy decoding.
         top_p: nucleus threshold (1.0 = off).
         batch_size: sequences decoded together (>= 1).
+        top_k: keep the ``top_k`` most likely tokens (0 = off; Qwen3's model cards: 20).
+        eos_ids: the ids that end a completion; default :func:`end_token_ids` (the tokenizer's end token
+            and every ``eos_token_id`` of the model's generation config: Qwen3 has two).
         seed: the same seed, model, prompts and engine give the same completions.
         progress: show a tqdm bar labelled ``desc``.
         engine: ``"refill"`` (:func:`itdeploy_lite.decode.decode`: finished rows leave the batch and
@@ -111,9 +117,10 @@ def sample_completions(model, tokenizer, prompts: Sequence[str], budgets: Sequen
     prompt_ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
     rows = [(t, s) for t in range(len(prompts)) for s in range(k)]
     rows.sort(key=lambda r: (len(prompt_ids[r[0]]), budgets[r[0]]))  # similar lengths share a batch: less padding
-    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
-    # Never sample padding, BOS or UNK - unless one of them is also the end token (SmolLM2 pads with it).
-    suppress = [t for t in (pad, tokenizer.bos_token_id, tokenizer.unk_token_id) if t is not None and t != eos]
+    ends = list(eos_ids) if eos_ids is not None else end_token_ids(model, tokenizer)
+    pad = tokenizer.pad_token_id
+    # Never sample padding, BOS or UNK - unless one of them is also an end token (SmolLM2 pads with it).
+    suppress = [t for t in (pad, tokenizer.bos_token_id, tokenizer.unk_token_id) if t is not None and t not in ends]
     bar = tqdm(total=len(rows), desc=desc, unit="sample", disable=not progress)
     try:
         ids = None
@@ -121,30 +128,44 @@ def sample_completions(model, tokenizer, prompts: Sequence[str], budgets: Sequen
             from itdeploy_lite.decode import RefillUnsupported, decode
 
             try:
-                ids = decode(model, [prompt_ids[t] for t, _ in rows], [budgets[t] for t, _ in rows], [eos], pad,
-                             temperature, top_p, batch_size, seed, suppress, on_finish=lambda _: bar.update(1))
+                ids = decode(model, [prompt_ids[t] for t, _ in rows], [budgets[t] for t, _ in rows], ends, pad,
+                             temperature, top_p, batch_size, seed, suppress, on_finish=lambda _: bar.update(1),
+                             top_k=top_k)
             except RefillUnsupported:
                 if engine == "refill":
                     raise
         if ids is None:
-            ids = _generate(model, tokenizer, prompts, budgets, rows, temperature, top_p, batch_size, seed, suppress, bar)
+            ids = _generate(model, tokenizer, prompts, budgets, rows, temperature, top_p, batch_size, seed, suppress, bar,
+                            top_k, ends)
     finally:
         bar.close()
     out: dict[tuple[int, int], dict] = {}
     for (t, s), completion in zip(rows, ids):
         completion = completion[: budgets[t]]
-        ended = eos in completion
+        end = next((i for i, token in enumerate(completion) if token in ends), None)
+        ended = end is not None
         if ended:
-            completion = completion[: completion.index(eos) + 1]
+            completion = completion[: end + 1]
         out[(t, s)] = {"completion": tokenizer.decode(completion, skip_special_tokens=False),
                        "n_tokens": len(completion), "ended": ended}
     return [[out[(t, s)] for s in range(k)] for t in range(len(prompts))]
 
 
-def _generate(model, tokenizer, prompts, budgets, rows, temperature, top_p, batch_size, seed, suppress, bar):
+def end_token_ids(model, tokenizer) -> list[int]:
+    """The ids that end a completion: the tokenizer's ``eos_token_id`` and every ``eos_token_id`` of the
+    model's generation config (Qwen3: ``<|im_end|>`` 151645 and ``<|endoftext|>`` 151643), in that order."""
+    ids = [tokenizer.eos_token_id]
+    configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    ids += configured if isinstance(configured, (list, tuple)) else [configured]
+    return [int(i) for i in dict.fromkeys(ids) if i is not None]
+
+
+def _generate(model, tokenizer, prompts, budgets, rows, temperature, top_p, batch_size, seed, suppress, bar,
+              top_k=0, ends=None):
     """``model.generate`` over ``rows`` (``(prompt, sample)`` pairs), left-padded batches of ``batch_size``;
     each row's token ids without padding."""
-    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
+    pad = tokenizer.pad_token_id
+    ends = ends or [tokenizer.eos_token_id]
     device = next(model.parameters()).device
     side = tokenizer.padding_side
     tokenizer.padding_side = "left"
@@ -163,16 +184,16 @@ def _generate(model, tokenizer, prompts, budgets, rows, temperature, top_p, batc
                 do_sample=sampling,
                 temperature=temperature if sampling else None,
                 top_p=top_p if sampling else None,
-                top_k=0 if sampling else None,
+                top_k=top_k if sampling else None,
                 max_new_tokens=int(row_budget.max()),
                 stopping_criteria=StoppingCriteriaList([_RowBudget(prompt_length, row_budget)]),
-                eos_token_id=eos,
+                eos_token_id=list(ends),
                 pad_token_id=pad,
                 suppress_tokens=suppress or None,
                 use_cache=True,
             )
             for ids in output[:, prompt_length:].tolist():
-                if eos not in ids:
+                if not any(token in ends for token in ids):
                     while ids and ids[-1] == pad:
                         ids.pop()
                 out.append(ids)
@@ -215,7 +236,8 @@ def deploy(model, tokenizer, tasks: Sequence[tuple[str, object]], config: Deploy
     budgets = [prompt_format.budget(task, config.max_new_tokens, config.steps_per_object) for _, task in tasks]
     generate = backend.generate if backend is not None else sample_completions
     samples = generate(model, tokenizer, prompts, budgets, config.samples_per_task, config.temperature,
-                       config.top_p, config.batch_size, config.seed, config.progress, f"deploy gen {generation}")
+                       config.top_p, config.batch_size, config.seed, config.progress, f"deploy gen {generation}",
+                       top_k=config.top_k)
     return [{"generation": generation, "task_id": task_id, "sample_id": s, "prompt": prompts[t], **sample}
             for t, (task_id, _) in enumerate(tasks) for s, sample in enumerate(samples[t])]
 
@@ -270,7 +292,8 @@ def sample_tasks(model, tokenizer, tasks: list, samples: dict[str, int] | int, c
         group = [t for t in tasks if per_size[t.size] == k]
         deploy_config = DeployConfig(
             samples_per_task=k, temperature=config.temperature if temperature is None else temperature,
-            top_p=config.top_p, batch_size=config.sample_batch_size, max_new_tokens=config.max_new_tokens,
+            top_p=config.top_p, top_k=config.top_k, batch_size=config.sample_batch_size,
+            max_new_tokens=config.max_new_tokens,
             seed=seed + k, progress=config.progress,
         )
         records += deploy(model, tokenizer, [(t.task_id, t.task) for t in group], deploy_config, generation,

@@ -205,9 +205,10 @@ def train_lora(model, tokenizer, dataset, config: FinetuneConfig, out_dir: str |
         ``{"rows", "steps", "train_loss" (nats per completion token, mean of the last 10% of logged
         steps), "trainable_parameters", "config"}``.
     """
-    import torch
     from transformers import PrinterCallback, ProgressCallback
     from trl import SFTConfig, SFTTrainer
+
+    from itdeploy_lite.llm.quant import training_precision
 
     class BarsOnly(ProgressCallback):
         """The progress bar without the log dictionaries ``ProgressCallback`` writes between the bars."""
@@ -237,8 +238,7 @@ def train_lora(model, tokenizer, dataset, config: FinetuneConfig, out_dir: str |
             seed=seed,
             data_seed=seed,
             use_cpu=not on_gpu,
-            bf16=on_gpu and torch.cuda.is_bf16_supported(),
-            fp16=False,
+            **training_precision(on_gpu),  # bf16 where native, fp16 on a T4 (never emulated bf16)
             save_strategy="no",
             report_to=[],
             logging_steps=max(1, steps // 20),

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from itdeploy_lite import atomic
-from itdeploy_lite.config import RunConfig, apply_preset
+from itdeploy_lite.config import RunConfig, apply_preset, sequence_tokens
 from itdeploy_lite.curate import curate, read_jsonl, to_dataset, write_curated
 from itdeploy_lite.deploy import sample_tasks
 from itdeploy_lite.metrics import deployment_summary, generation_metrics, pool_metrics
@@ -102,6 +102,7 @@ def run(config: RunConfig) -> list[dict]:
 
     # generation 0: the shipped embedded planner (copied into the run) or a pretrained LLM
     source, kind = resolve_base(config.model, config.domain)
+    backend.max_seq_length = sequence_tokens(config, kind)
     run_dir = prepare_run_dir(config, Path(source) if Path(source).is_dir() else None)
     base = copy_base(source, run_dir / "base_model") if kind == "embedded" else source
     if config.warm_start:
@@ -154,6 +155,7 @@ def run_generation(config: RunConfig, setup: RunSetup, run_dir: Path, g: int, he
     if g >= 1:  # M_g is trained on what earlier generations' deployments produced
         summaries["curate"] = run_stage(gen_dir, "curate", lambda: curate_stage(config, run_dir, g))
         summaries["finetune"] = run_stage(gen_dir, "finetune", lambda: finetune_stage(config, setup, run_dir, g))
+        setup.backend.release()  # the trainer and its optimizer are gone before M_g is loaded for sampling
     adapter = (summaries.get("finetune") or {}).get("adapter")
     model, tokenizer = setup.backend.load(setup.base, run_dir / adapter if adapter else None)
     from itdeploy_lite.formats import run_format
@@ -167,6 +169,8 @@ def run_generation(config: RunConfig, setup: RunSetup, run_dir: Path, g: int, he
     if deploys(config, g):
         summaries["deploy"] = run_stage(gen_dir, "deploy",
                                         lambda: deploy_stage(config, sampling, run_dir, g, exclude, pool))
+    del model, tokenizer, sampling
+    setup.backend.release()  # M_g leaves the accelerator before M_{g+1} is trained
 
     pool_row = None
     if pool is not None:
@@ -233,6 +237,10 @@ def evaluate_stage(config: RunConfig, sampling: tuple, tasks: list[LoopTask], ge
     """Greedy completions of ``tasks``, validated -> ``gen_dir/<name>.jsonl`` (``eval``: the held-out
     tasks; ``pool_eval``: the deployment pool).
 
+    A thinking model (``PddlFormat`` with ``thinking``) is evaluated by one seeded sample at the run's
+    temperature, top-p and top-k instead: Qwen3's model cards warn that greedy decoding repeats endlessly
+    in thinking mode.
+
     Args:
         sampling: ``(model, tokenizer, prompt format, backend)`` of generation ``g``.
 
@@ -243,8 +251,9 @@ def evaluate_stage(config: RunConfig, sampling: tuple, tasks: list[LoopTask], ge
     if name == "pool_eval" and config.tasks:  # the user's tasks are both the pool and the evaluation set
         records = read_jsonl(gen_dir / "eval.jsonl")
     else:
+        greedy = not getattr(fmt, "thinking", False)
         records = sample_tasks(model, tokenizer, tasks, 1, config, g, seed=derive_seed(config.seed, g, name),
-                               temperature=0.0, prompt_format=fmt, backend=backend)
+                               temperature=0.0 if greedy else None, prompt_format=fmt, backend=backend)
     atomic.write_jsonl(gen_dir / f"{name}.jsonl", records)
     return {"tasks": len(records), "solved": sum(r["valid"] for r in records)}
 

@@ -17,6 +17,36 @@ def model_kind(folder: str | Path) -> str:
     return "embedded" if "plan_trace" in config else "llm"
 
 
+def kv_bytes_per_token(config, element_bytes: int = 2) -> int:
+    """KV-cache bytes one token takes in a decoder: 2 (K and V) x layers x KV heads x head dim x bytes
+    per element (2 for bfloat16/float16). Qwen3-0.6B: 2 x 28 x 8 x 128 x 2 = 114,688 B (112 KiB);
+    Qwen3-4B: 2 x 36 x 8 x 128 x 2 = 147,456 B (144 KiB).
+
+    Args:
+        config: a transformers model config (``num_hidden_layers``, ``num_attention_heads``, optional
+            ``num_key_value_heads`` and ``head_dim``, ``hidden_size``).
+    """
+    heads = config.num_attention_heads
+    kv_heads = getattr(config, "num_key_value_heads", None) or heads
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
+    return 2 * config.num_hidden_layers * kv_heads * head_dim * element_bytes
+
+
+def fitting_batch_size(requested: int, free_bytes: int, bytes_per_token: int, tokens_per_row: int,
+                       headroom: float = 0.8) -> int:
+    """The largest sampling batch whose KV cache fits in ``headroom`` of ``free_bytes``, at most
+    ``requested``, at least 1: ``min(requested, floor(headroom x free / (bytes_per_token x tokens_per_row)))``.
+
+    Args:
+        requested: the configured batch (``--sample-batch-size``).
+        free_bytes: free accelerator memory (bytes), e.g. ``torch.cuda.mem_get_info()[0]`` after loading.
+        bytes_per_token: :func:`kv_bytes_per_token`.
+        tokens_per_row: the longest prompt plus the largest completion budget (tokens).
+    """
+    fit = int(headroom * free_bytes // max(1, bytes_per_token * tokens_per_row))
+    return max(1, min(requested, fit))
+
+
 class Backend:
     """How models are loaded, sampled and fine-tuned. Subclasses: ``hf`` and ``unsloth``.
 
@@ -27,6 +57,9 @@ class Backend:
     """
 
     name = "base"
+    #: longest prompt + completion the backend prepares for, in tokens (Unsloth's ``max_seq_length``; the
+    #: loop sets it from the run, :func:`itdeploy_lite.config.sequence_tokens`; hf reads lengths per call)
+    max_seq_length = 2048
     #: the sampler's engine (:func:`itdeploy_lite.deploy.sample_completions`): ``auto`` refills finished rows
     sample_engine = "auto"
 
@@ -57,13 +90,40 @@ class Backend:
 
     def generate(self, model, tokenizer, prompts: Sequence[str], budgets: Sequence[int], k: int = 1,
                  temperature: float = 0.6, top_p: float = 1.0, batch_size: int = 32, seed: int = 0,
-                 progress: bool = True, desc: str = "sample") -> list[list[dict]]:
+                 progress: bool = True, desc: str = "sample", top_k: int = 0) -> list[list[dict]]:
         """``k`` completions per prompt (see :func:`itdeploy_lite.deploy.sample_completions`, whose
-        arguments and return value these are; ``budgets`` are completion tokens per prompt)."""
+        arguments and return value these are; ``budgets`` are completion tokens per prompt). On a GPU the
+        batch is cut to what the free memory holds (:meth:`batch_size_for`)."""
         from itdeploy_lite.deploy import sample_completions
 
+        batch_size = self.batch_size_for(model, tokenizer, prompts, budgets, batch_size)
         return sample_completions(model, tokenizer, prompts, budgets, k, temperature, top_p, batch_size, seed,
-                                  progress, desc, engine=self.sample_engine)
+                                  progress, desc, engine=self.sample_engine, top_k=top_k)
+
+    def batch_size_for(self, model, tokenizer, prompts: Sequence[str], budgets: Sequence[int], requested: int,
+                       free_bytes: int | None = None) -> int:
+        """The sampling batch for these prompts: ``requested`` on a CPU; on a GPU at most what leaves the KV
+        cache of the longest row in 80% of the free memory (:func:`fitting_batch_size`). ``free_bytes``
+        overrides the measured free memory (tests)."""
+        if self.device != "cuda" and free_bytes is None:
+            return requested
+        if free_bytes is None:
+            import torch
+
+            free_bytes = torch.cuda.mem_get_info()[0]
+        longest = max((len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts), default=0)
+        return fitting_batch_size(requested, free_bytes, kv_bytes_per_token(model.config), longest + max(budgets, default=0))
+
+    def release(self) -> None:
+        """Free accelerator memory between stages (after the caller dropped its model and trainer
+        references): ``gc.collect()`` then ``torch.cuda.empty_cache()`` on a GPU."""
+        import gc
+
+        gc.collect()
+        if self.device == "cuda":
+            import torch
+
+            torch.cuda.empty_cache()
 
     def finetune(self, base: str | Path, dataset, config, out_dir: str | Path, init_adapter: str | Path | None = None,
                  seed: int = 0, progress: bool = False, log_file: str | Path | None = None) -> dict:

@@ -17,11 +17,12 @@ class UnslothBackend(Backend):
     """Unsloth's ``FastLanguageModel``. See :class:`~itdeploy_lite.backends.base.Backend`.
 
     Attributes:
-        max_seq_length: longest prompt + completion Unsloth prepares for (tokens).
+        max_seq_length: longest prompt + completion Unsloth prepares for (tokens): the run's
+            :func:`~itdeploy_lite.config.sequence_tokens` (a fixed 2,048 used to cut the presets' 4,096 /
+            8,192-token rows and 1.5-3k-token PDDL prompts).
     """
 
     name = "unsloth"
-    max_seq_length = 2048
 
     def __init__(self, load_in_4bit: bool = False, device: str | None = None):
         super().__init__(load_in_4bit, device)
@@ -66,15 +67,11 @@ class UnslothBackend(Backend):
         return fast, model, tokenizer
 
     def load(self, base, adapter=None):
-        """Load for sampling (``FastLanguageModel.for_inference``), the adapter as a PEFT layer."""
-        fast, model, tokenizer = self._load_base(base)
-        if adapter is not None:
-            from peft import PeftModel
-
-            from itdeploy_lite.llm.quant import guard_cpu_4bit
-
-            model = PeftModel.from_pretrained(model, str(adapter))
-            guard_cpu_4bit(model)
+        """Load for sampling (``FastLanguageModel.for_inference``). With an adapter, Unsloth's own
+        ``FastLanguageModel.from_pretrained(adapter_dir)`` loads the base named in its
+        ``adapter_config.json`` and the adapter on it, as Unsloth's notebooks do (its fast-inference patch
+        included; a plain ``PeftModel.from_pretrained`` bypassed it)."""
+        fast, model, tokenizer = self._load_base(adapter if adapter is not None else base)
         fast.for_inference(model)
         return model, tokenizer
 

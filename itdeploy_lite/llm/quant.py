@@ -29,13 +29,43 @@ import warnings
 from itdeploy_lite.llm.errors import LLMSetupError, has_package, require
 
 
+def native_bf16() -> bool:
+    """Whether the CUDA GPU computes in bfloat16 natively (compute capability >= 8.0: Ampere and later).
+
+    ``torch.cuda.is_bf16_supported()`` alone also answers True on a T4 (7.5), where bfloat16 is emulated
+    (pytorch#148322); Unsloth loads float16 there and its trainer then refuses ``bf16=True`` ("Model is in
+    float16 precision but you want to use bfloat16"). False without a GPU.
+    """
+    import torch
+
+    if not torch.cuda.is_available():
+        return False
+    try:
+        return bool(torch.cuda.is_bf16_supported(including_emulation=False))
+    except TypeError:  # an older torch without the argument
+        return torch.cuda.get_device_capability()[0] >= 8
+
+
+def gpu_half_dtype():
+    """The 16-bit dtype a GPU model is loaded and trained in: bfloat16 where native, else float16."""
+    import torch
+
+    return torch.bfloat16 if native_bf16() else torch.float16
+
+
+def training_precision(on_gpu: bool) -> dict[str, bool]:
+    """TRL/transformers mixed-precision flags: ``{"bf16": ..., "fp16": ...}``; both False on a CPU."""
+    bf16 = on_gpu and native_bf16()
+    return {"bf16": bf16, "fp16": on_gpu and not bf16}
+
+
 def default_compute_dtype(device: str = "cpu"):
-    """The dtype 4-bit layers compute in: float32 on a CPU (exact, and what the tests compare), bfloat16
-    on a GPU that supports it, else float16."""
+    """The dtype 4-bit layers compute in: float32 on a CPU (exact, and what the tests compare), on a GPU
+    :func:`gpu_half_dtype` (bfloat16 where native, float16 on a T4)."""
     import torch
 
     if device.startswith("cuda") and torch.cuda.is_available():
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return gpu_half_dtype()
     return torch.float32
 
 

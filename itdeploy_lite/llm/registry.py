@@ -90,8 +90,8 @@ class Preset:
     linear projections; AdamW at lr 1e-5 for 2 epochs (no step floor or cap) at 8 rows x 4 accumulated
     passes per step; sampling at temperature 0.6; every generation retrains a fresh adapter from the
     *base* model (``init_from="base"``) on the cumulative pool of curated plans (what the loop's curation
-    always does). ``top_p`` 0.95 is Qwen3's recommended thinking-mode value (the paper's text gives the
-    temperature only).
+    always does). ``top_p`` 0.95 and ``top_k`` 20 are Qwen3's recommended thinking-mode values (the paper's
+    text gives the temperature only).
 
     Attributes:
         name: ``--preset`` name.
@@ -117,7 +117,7 @@ class Preset:
 
 _PAPER = Preset(
     "paper",
-    run={"temperature": 0.6, "top_p": 0.95, "max_new_tokens": 4096, "load_in_4bit": True, "warm_start": 0,
+    run={"temperature": 0.6, "top_p": 0.95, "top_k": 20, "max_new_tokens": 4096, "load_in_4bit": True, "warm_start": 0,
          "init_from": "base"},
     finetune={"lora_r": 16, "lora_alpha": 32, "lora_dropout": 0.05, "learning_rate": 1e-5, "epochs": 2.0,
               "min_steps": 0, "max_steps": 0, "train_batch_size": 8, "gradient_accumulation_steps": 4,
@@ -142,7 +142,7 @@ PRESETS: dict[str, Preset] = {
                  "start on 16 reference plans (the paper has none), short completions, no 4-bit (on a CPU nf4 "
                  "is no faster than fp32). Measured: 16 plans x 2 epochs at 1e-3 take the loss from 2.3 to 0.2 "
                  "in ~7 min on 1 core and the model then writes well-formed plans.",
-                 run={"max_new_tokens": 160, "load_in_4bit": False, "top_p": 1.0, "warm_start": 16},
+                 run={"max_new_tokens": 160, "load_in_4bit": False, "top_p": 1.0, "top_k": 0, "warm_start": 16},
                  finetune={"learning_rate": 1e-3, "train_batch_size": 2, "gradient_accumulation_steps": 1,
                            "max_length": 1024}),
     )
@@ -301,7 +301,8 @@ def load_model(
         load_in_4bit: nf4 4-bit base weights (QLoRA); None takes the model's default (4-bit for the
             Qwen3 GPU names, full precision otherwise).
         device: ``"cpu"``, ``"cuda"``...; default CUDA when available.
-        dtype: weight dtype of the unquantized parts; default float32 on a CPU, bfloat16 on a GPU.
+        dtype: weight dtype of the unquantized parts; default float32 on a CPU, on a GPU bfloat16 where
+            native and float16 below compute capability 8 (:func:`~itdeploy_lite.llm.quant.gpu_half_dtype`).
         cache_dir: where ``smollm2-135m`` is converted to (default :func:`cache_root`).
         adapter: a LoRA adapter folder (``save_pretrained`` output) to load on top.
         trainable: the adapter's weights take gradients (continuing its training; default frozen).
@@ -335,7 +336,9 @@ def load_model(
     if four_bit:
         check_4bit_supported(device)
     if dtype is None:
-        dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+        from itdeploy_lite.llm.quant import gpu_half_dtype
+
+        dtype = gpu_half_dtype() if device.startswith("cuda") else torch.float32
     source = model_source(spec.name if spec.offline else spec.source, cache_dir)
     kwargs = {"dtype": dtype}
     if four_bit:

@@ -31,14 +31,6 @@ import time
 
 import torch
 
-from itdeploy_lite.deploy import DeployConfig, as_tasks, deploy
-from itdeploy_lite.formats import CompactFormat
-from itdeploy_lite.models import count_parameters, load_embedded
-from itdeploy_lite.planning.generators import make_split
-from itdeploy_lite.prompts import task_prompt
-
-torch.set_num_threads(1)  # one thread: on a CPU shared with other jobs a second one oversubscribes the cores
-
 # Which model would this machine deploy in the full loop? A GPU gets Qwen3 in 4-bit through Unsloth,
 # a CPU the embedded planner. (`default_choice` is in itdeploy_lite >= the labs release.)
 try:
@@ -48,6 +40,16 @@ try:
 except ImportError:
     choice = {"backend": "hf", "model": "", "load_in_4bit": False, "preset": ""}
 print("this machine's backend:", choice)
+if choice["backend"] == "unsloth":  # a GPU: Unsloth patches transformers and TRL, so it is imported first
+    import unsloth  # noqa: F401
+
+from itdeploy_lite.deploy import DeployConfig, as_tasks, deploy
+from itdeploy_lite.formats import CompactFormat
+from itdeploy_lite.models import count_parameters, load_embedded
+from itdeploy_lite.planning.generators import make_split
+from itdeploy_lite.prompts import task_prompt
+
+torch.set_num_threads(1)  # one thread: on a CPU shared with other jobs a second one oversubscribes the cores
 
 # %% [markdown]
 # ## 1. The model and its prompt

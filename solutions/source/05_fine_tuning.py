@@ -27,6 +27,8 @@ try:
 except ImportError:  # an older itdeploy_lite: the embedded model
     choice = {"backend": "hf", "model": "", "load_in_4bit": False, "preset": ""}
 print("this machine's backend:", choice)
+if choice["backend"] == "unsloth":  # a GPU: Unsloth patches transformers and TRL, so it is imported first
+    import unsloth  # noqa: F401
 get_preset("paper")
 
 # %% [markdown]
@@ -385,6 +387,7 @@ else:
     from unsloth import FastLanguageModel
 
     from itdeploy_lite.llm import domain_text, sft_row
+    from itdeploy_lite.llm.quant import training_precision
 
     ft = get_preset(choice["preset"] or "qwen3-small").finetune  # FinetuneConfig field -> value
     gpu_model, gpu_tokenizer = load_unsloth(choice["model"], load_in_4bit=True, max_seq_length=ft["max_length"])
@@ -400,8 +403,7 @@ else:
         args=SFTConfig(output_dir=str(workdir / "qwen3"), per_device_train_batch_size=ft["train_batch_size"],
                        gradient_accumulation_steps=ft["gradient_accumulation_steps"],
                        num_train_epochs=ft["epochs"], learning_rate=ft["learning_rate"],
-                       max_length=ft["max_length"], bf16=torch.cuda.is_bf16_supported(),
-                       fp16=not torch.cuda.is_bf16_supported(), logging_steps=1, save_strategy="no", report_to=[],
+                       max_length=ft["max_length"], **training_precision(on_gpu=True), logging_steps=1, save_strategy="no", report_to=[],
                        seed=0))
     gpu_trainer.train()
     print([round(h["loss"], 4) for h in gpu_trainer.state.log_history if "loss" in h])
