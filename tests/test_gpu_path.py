@@ -167,3 +167,13 @@ def test_labs_import_unsloth_before_transformers_and_trl(lab):
     heavy = re.compile(r"^\s*(from|import) (transformers|trl|peft|itdeploy_lite\.(deploy|finetune|loop|rl))\b")
     first = next(i for i, line in enumerate(lines) if heavy.match(line))
     assert unsloth < first, (lines[unsloth], lines[first])
+
+
+def test_a_warm_start_merges_on_the_gpu_in_half_precision(monkeypatch):
+    """Merging a 4 B model in fp32 on the CPU needs ~16 GB of RAM: on a GPU it merges there, in 16 bits."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: including_emulation)  # a T4
+    gpu, cpu = Backend.__new__(Backend), Backend.__new__(Backend)
+    gpu.device, cpu.device = "cuda", "cpu"
+    assert gpu.merge_placement() == ("cuda", torch.float16)
+    assert cpu.merge_placement() == ("cpu", torch.float32)

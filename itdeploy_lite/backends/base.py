@@ -139,15 +139,25 @@ class Backend:
         """
         raise NotImplementedError
 
+    def merge_placement(self):
+        """Where :meth:`merge` works: ``("cuda", bf16/fp16)`` on a GPU (a 4 B model merged in fp32 on the CPU
+        needs ~16 GB of RAM, more than Colab gives), ``("cpu", float32)`` without one."""
+        import torch
+
+        if self.device == "cuda":
+            from itdeploy_lite.llm.quant import gpu_half_dtype
+
+            return "cuda", gpu_half_dtype()
+        return "cpu", torch.float32
+
     def merge(self, base: str | Path, adapter: str | Path, out_dir: str | Path) -> Path:
         """Save ``base`` with ``adapter`` merged into it as a full model folder (used for a warm start:
         the warm-started model is the run's generation 0). Written to ``<out_dir>.tmp``, then renamed."""
-        import torch
-
         from itdeploy_lite import atomic
         from itdeploy_lite.llm.registry import load_model
 
-        model, tokenizer = load_model(str(base), load_in_4bit=False, device="cpu", dtype=torch.float32, adapter=adapter,
+        device, dtype = self.merge_placement()
+        model, tokenizer = load_model(str(base), load_in_4bit=False, device=device, dtype=dtype, adapter=adapter,
                                       merge=True)
 
         def save(tmp: Path) -> None:
