@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -49,6 +50,8 @@ def test_stub_notebooks_load_and_hide_the_solutions(stem):
     assert exercises, f"{stem}: no cell tagged exercise"
     for cell in exercises:
         assert "raise NotImplementedError" in cell.source and "SOLUTION" not in cell.source
+        # an unfinished exercise names itself when called, not a bare NotImplementedError
+        assert re.search(r"NotImplementedError\('Exercise \d+: implement \w+\(\)", cell.source), cell.source[:200]
     assert all("### BEGIN SOLUTION" not in c.source for c in solution.cells)
 
 
@@ -170,19 +173,19 @@ class A:
 
 
 def test_stub_replaces_each_block_at_its_indentation():
-    assert stub_source(CELL) == '''def f(x):
+    assert stub_source(CELL, exercise="2") == '''def f(x):
     """Doc."""
     # YOUR CODE HERE
-    raise NotImplementedError
+    raise NotImplementedError('Exercise 2: implement f() - see its docstring and the cell above')
 
 
 class A:
     def g(self):
         # YOUR CODE HERE
-        raise NotImplementedError'''
+        raise NotImplementedError('Exercise 2: implement g() - see its docstring and the cell above')'''
     namespace = {}
     exec(stub_source(CELL), namespace)
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(NotImplementedError, match=r"^implement f\(\) - see its docstring"):
         namespace["f"](1)
 
 

@@ -86,19 +86,34 @@ def check_markers(text: str, origin: str = "<source>") -> None:
         raise BuildError(f"{origin}:{opened}: '{BEGIN}' is never closed (missing '{END}')")
 
 
-def stub_source(code: str) -> str:
+_DEF_LINE = re.compile(r"^\s*def (\w+)\(")
+_EXERCISE = re.compile(r"(?:\*\*|^#+ )Exercise (\d+)", re.MULTILINE)
+
+
+def stub_message(function: str | None, exercise: str | None) -> str:
+    """What an unfinished exercise says when called: ``Exercise 3: implement apply_decisions() - see its
+    docstring and the cell above`` (the parts that are known)."""
+    what = f"implement {function}()" if function else "implement this block"
+    return f"{'Exercise ' + exercise + ': ' if exercise else ''}{what} - see its docstring and the cell above"
+
+
+def stub_source(code: str, exercise: str | None = None) -> str:
     """The student's copy of one code cell: each solution block becomes the stub, same indentation.
 
     Example: ``"def f(x):\\n    ### BEGIN SOLUTION\\n    return x\\n    ### END SOLUTION"`` becomes
-    ``"def f(x):\\n    # YOUR CODE HERE\\n    raise NotImplementedError"``. The markers must be balanced
-    (:func:`check_markers`).
+    ``"def f(x):\\n    # YOUR CODE HERE\\n    raise NotImplementedError('Exercise 2: implement f() - ...')"``
+    (the exercise number from the markdown above the cell, the function the block is in). The markers
+    must be balanced (:func:`check_markers`).
     """
-    out, inside = [], False
+    out, inside, function = [], False, None
     for line in code.split("\n"):
         begin = _BEGIN_LINE.match(line)
+        defined = _DEF_LINE.match(line)
+        if defined and not inside:
+            function = defined.group(1)
         if begin:
             inside = True
-            out += [begin.group(1) + STUB[0], begin.group(1) + STUB[1]]
+            out += [begin.group(1) + STUB[0], begin.group(1) + f"{STUB[1]}({stub_message(function, exercise)!r})"]
         elif _END_LINE.match(line):
             inside = False
         elif not inside:
@@ -126,13 +141,17 @@ def build_notebooks(source: Path):
     if not parsed.cells:
         raise BuildError(f"{source}: no cells (expected '# %%' and '# %% [markdown]' cells)")
     notebooks = []
-    for transform in (stub_source, solution_source):
+    for stub in (True, False):
         cells = [nbformat.v4.new_code_cell(INSTALL_CELL, metadata={"tags": ["install"]})]
+        exercise = None
         for cell in parsed.cells:
             metadata = {"tags": list(cell.metadata["tags"])} if cell.metadata.get("tags") else {}
             if cell.cell_type == "code":
-                cells.append(nbformat.v4.new_code_cell(transform(cell.source), metadata=metadata))
+                source = stub_source(cell.source, exercise) if stub else solution_source(cell.source)
+                cells.append(nbformat.v4.new_code_cell(source, metadata=metadata))
             elif cell.cell_type == "markdown":
+                found = _EXERCISE.findall(cell.source)
+                exercise = found[-1] if found else exercise
                 cells.append(nbformat.v4.new_markdown_cell(cell.source, metadata=metadata))
             else:
                 cells.append(nbformat.v4.new_raw_cell(cell.source, metadata=metadata))

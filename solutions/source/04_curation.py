@@ -32,7 +32,6 @@ from collections import defaultdict
 
 # %%
 import json
-import tempfile
 import time
 from pathlib import Path
 
@@ -178,7 +177,7 @@ def summary(selected: list[dict]) -> dict:
 
 policies = ["paper", "latest", "none", "longest", "random-valid"]
 table = pd.DataFrame({p: summary(curate(records, p, generation=1, seed=0)) for p in policies}).T
-table.round(2)
+table.astype({"rows": int, "tasks": int}).round(2)  # counts stay integers
 
 # %% [markdown]
 # Read the table as rewards. `none` keeps everything, invalid plans included (reward 1 for every trace:
@@ -190,10 +189,15 @@ table.round(2)
 # %%
 import matplotlib.pyplot as plt
 
-fig, ax = plt.subplots(figsize=(6, 3))
-for p in ["paper", "longest", "random-valid"]:
-    lengths = [r["plan_length"] for r in curate(records, p, generation=1, seed=0)]
-    ax.hist(lengths, bins=range(0, 20), alpha=0.5, label=p)
+from collections import Counter
+
+fig, ax = plt.subplots(figsize=(7, 3))
+shown = ["paper", "longest", "random-valid"]
+width = 0.8 / len(shown)
+for i, p in enumerate(shown):  # side-by-side bars: one colour per policy, none hidden behind another
+    counts = Counter(r["plan_length"] for r in curate(records, p, generation=1, seed=0))
+    ax.bar([length + (i - 1) * width for length in counts], list(counts.values()), width=width, label=p)
+ax.set_xticks(range(0, 20))  # plan lengths are whole steps
 ax.set_xlabel("plan length of the kept plan (steps)")
 ax.set_ylabel("tasks")
 ax.legend()
@@ -205,34 +209,37 @@ plt.show()
 # A person can be the curator. `itdeploy_lite.widgets.CurationWidget` shows one trace at a time — the task
 # drawn as towers of blocks, the plan with the validator's verdict and the first failing step highlighted, the
 # final state — with *accept*, *reject* and *skip* buttons (keys `a`, `r`, `s`). Every click appends one line
-# to a decisions file at once, so nothing is lost if the kernel restarts. In Jupyter or Colab, the next cell
-# shows the widget: click through a few traces.
+# to the decisions file `lab04_run/decisions.jsonl` (beside this notebook) at once, so nothing is lost if the
+# kernel restarts: re-running the notebook opens the widget where you stopped. (Delete the file to start
+# over.) In Jupyter or Colab, the next cell shows the widget: **click through the twelve traces** — accept the
+# plans you would train on, reject the others.
 
 # %%
 from itdeploy_lite.widgets import CurationWidget
 
-workdir = Path(tempfile.mkdtemp(prefix="lab04-"))
+workdir = Path("lab04_run")  # beside the notebook, kept between runs
+decisions_path = workdir / "decisions.jsonl"
 few = [r for r in records if r["task_id"] in {tasks[0][0], tasks[8][0]} and r["sample_id"] < 3]
-widget = CurationWidget(records=few, tasks=dict(tasks), decisions_path=workdir / "decisions.jsonl")
+widget = CurationWidget(records=few, tasks=dict(tasks), decisions_path=decisions_path)
 widget
 
 # %% [markdown]
-# A notebook run in CI cannot click, so we drive the widget the way its buttons do — through its `accept`,
-# `reject` and `skip` methods — as a curator with a taste of their own: accept valid plans of at most 6
-# steps, reject invalid ones, and leave the rest undecided. The text view is what the widget draws.
+# Your clicks are what the rest of the lab uses. To see the lab through without clicking (CI does this: it
+# cannot click), set `DEMO = True`: a scripted curator then decides **only the traces you left undecided** —
+# it accepts valid plans of at most 6 steps and rejects invalid ones — through the widget's own `accept` and
+# `reject` methods, so your decisions are never overwritten.
 
 # %%
-print(widget.text())
-for i, r in enumerate(few):
-    widget.go(i)
-    if r["valid"] and r["plan_length"] <= 6:
-        widget.accept()
-    elif not r["valid"]:
-        widget.reject()
-    else:
-        widget.skip()
+import os
+
+DEMO = os.environ.get("ITDEPLOY_LAB_DEMO") == "1"  # set True to let the script fill in what you left undecided
+if DEMO:
+    for i, r in enumerate(few):
+        if widget.decision(i) is None and (not r["valid"] or r["plan_length"] <= 6):
+            widget.go(i)
+            widget.accept() if r["valid"] else widget.reject()
 print(widget.progress())
-print((workdir / "decisions.jsonl").read_text())
+print(decisions_path.read_text() if decisions_path.exists() else "no decisions yet: click in the widget above")
 
 # %% [markdown]
 # **Exercise 3.** What does `--curation manual` train on? Implement how a decisions file is read. (The file
@@ -286,9 +293,9 @@ def apply_decisions(records: list[dict], decisions: list[dict], generation: int)
 
 
 # %%
-decisions = read_jsonl(workdir / "decisions.jsonl")
+decisions = read_jsonl(decisions_path) if decisions_path.exists() else []  # your decisions
 mine = apply_decisions(few, decisions, generation=1)
-theirs = curate(few, "manual", generation=1, decisions=workdir / "decisions.jsonl")
+theirs = curate(few, "manual", generation=1, decisions=decisions_path) if decisions else []
 print([(r["generation"], r["task_id"][-8:], r["sample_id"], r["plan_length"]) for r in mine])
 print("same selection as the package's manual policy:", mine == theirs)
 
