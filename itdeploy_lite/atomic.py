@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import json
 import os
 import shutil
@@ -92,12 +93,19 @@ def write_jsonl(path: str | Path, rows: Iterable[dict]) -> Path:
 _RENAME_EXCHANGE = 2  # linux/fs.h
 
 
+@functools.lru_cache(maxsize=1)
+def _renameat2():
+    """libc's ``renameat2``, looked up once (``find_library`` runs ``ldconfig``); None where it is missing."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
+
+
 def _exchange(a: Path, b: Path) -> bool:
     """Swap two paths in one ``renameat2(RENAME_EXCHANGE)`` (Linux >= 3.15); False where unsupported."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
+    renameat2 = _renameat2()
+    if renameat2 is None:
         return False
     at_fdcwd = -100
     result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)

@@ -47,6 +47,7 @@ from itdeploy_lite import atomic
 from itdeploy_lite.config import RunConfig, apply_preset, sequence_tokens
 from itdeploy_lite.curate import curate, read_jsonl, to_dataset, write_curated
 from itdeploy_lite.deploy import sample_tasks
+from itdeploy_lite.formats import run_format
 from itdeploy_lite.metrics import deployment_summary, generation_metrics, pool_metrics
 from itdeploy_lite.run_folder import copy_base, generation_dir, prepare_run_dir, run_stage
 from itdeploy_lite.runtime import derive_seed, quiet_bitsandbytes, quiet_libraries, set_threads
@@ -158,8 +159,6 @@ def run_generation(config: RunConfig, setup: RunSetup, run_dir: Path, g: int, he
         setup.backend.release()  # the trainer and its optimizer are gone before M_g is loaded for sampling
     adapter = (summaries.get("finetune") or {}).get("adapter")
     model, tokenizer = setup.backend.load(setup.base, run_dir / adapter if adapter else None)
-    from itdeploy_lite.formats import run_format
-
     fmt = run_format(config, setup.kind, model, tokenizer)
     sampling = (model, tokenizer, fmt, setup.backend)
     summaries["evaluate"] = run_stage(gen_dir, "evaluate", lambda: evaluate_stage(config, sampling, heldout, gen_dir, g))
