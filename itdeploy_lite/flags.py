@@ -60,7 +60,10 @@ def config_types(cls) -> list[type]:
     return found
 
 
-def _parser_class():
+def config_parser_class():
+    """The parser class for ``argparse`` sub-commands (``add_subparsers(parser_class=...)``): an
+    ``HfArgumentParser`` that flattens nested configs; pass ``dataclass_types=config_types(cls)`` to
+    ``add_parser`` for a command whose flags are a config's."""
     from transformers import HfArgumentParser
 
     class ConfigParser(HfArgumentParser):
@@ -79,13 +82,6 @@ def _parser_class():
             return HfArgumentParser._parse_dataclass_field(parser, field)
 
     return ConfigParser
-
-
-def config_parser_class():
-    """The parser class for ``argparse`` sub-commands (``add_subparsers(parser_class=...)``): an
-    ``HfArgumentParser`` that flattens nested configs; pass ``dataclass_types=config_types(cls)`` to
-    ``add_parser`` for a command whose flags are a config's."""
-    return _parser_class()
 
 
 def config_from_args(args, cls):

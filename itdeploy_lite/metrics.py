@@ -102,7 +102,6 @@ def deployment_summary(tasks: list, records: list[dict], samples_per_task: dict[
         "longest_valid_plan" (steps, over all valid samples), "ended_fraction" (samples that wrote the
         end token), "completion_tokens"}``.
     """
-    samples = samples_per_task
     valid_lengths = [r["plan_length"] for r in records if r["valid"]]
     return {
         "tasks": len(tasks),
@@ -111,7 +110,7 @@ def deployment_summary(tasks: list, records: list[dict], samples_per_task: dict[
         "solved_tasks": len({r["task_id"] for r in records if r["valid"]}),
         "pass_at_k_by_size": {k: round(v, 4) for k, v in pass_at_k_by_size(records).items()},
         "tasks_by_size": {s: sum(t.size == s for t in tasks) for s in dict.fromkeys(t.size for t in tasks)},
-        "samples_per_task": samples,
+        "samples_per_task": samples_per_task,
         "longest_valid_plan": max(valid_lengths, default=0),
         "ended_fraction": round(sum(r["ended"] for r in records) / max(1, len(records)), 4),
         "completion_tokens": sum(r["n_tokens"] for r in records),
