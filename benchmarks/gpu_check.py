@@ -20,6 +20,10 @@ adapter_reload     any  a saved adapter reloaded gives the same logits
 memory_cycles      gpu  two fine-tune -> load -> generate cycles; the second memory peak <= 1.1x the first
 loop_unsloth       gpu  ``itdeploy run --backend unsloth --preset qwen3-small`` (1 generation) and its resume
 hf_full_precision  any  the hf backend without 4-bit loads and samples the model
+vllm_vs_hf         gpu  ``--sampler vllm`` (one engine, the adapter as a ``LoRARequest``) beside the HF
+                        sampler on the same 64 prompts x 4 samples: completion tok/s of each, and their ratio
+unsloth_vs_peft    gpu  seconds per LoRA step of the unsloth backend beside the hf backend (plain peft) on
+                        the same rows, both 4-bit
 =================  ===  ====================================================================================
 
 Not a test: minutes on a GPU (target <= 8 with qwen3-0.6b), a few on a CPU with SmolLM2. Exit status 0
@@ -35,11 +39,15 @@ import sys
 import time
 from pathlib import Path
 
-GPU_STEPS = {"load_4bit", "throughput", "memory_cycles", "loop_unsloth"}
+GPU_STEPS = {"load_4bit", "throughput", "memory_cycles", "loop_unsloth", "vllm_vs_hf", "unsloth_vs_peft"}
 
 
 class StepTimeout(Exception):
     pass
+
+
+class StepNotRun(Exception):
+    """A step that cannot run here (e.g. vLLM not installed): reported ``not run`` with the reason."""
 
 
 def _alarm(signum, frame):
@@ -59,6 +67,8 @@ def run_step(name: str, fn, timeout: float, results: list[dict], cuda: bool) -> 
         status = "pass" if detail.pop("ok", True) else "FAIL"
     except StepTimeout:
         status, detail = "FAIL", {"error": f"timed out after {timeout:.0f} s"}
+    except StepNotRun as reason:
+        status, detail = "not run", {"reason": str(reason)}
     except Exception as err:  # a self-check reports every failure and goes on
         status, detail = "FAIL", {"error": f"{type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"}
     finally:
@@ -241,6 +251,46 @@ def main(argv: list[str] | None = None) -> int:
         text = backend.generate(model, tokenizer, ["Plan:"], [8], temperature=0.0, progress=False)[0][0]
         return {"dtype": str(next(model.parameters()).dtype), "tokens": text["n_tokens"]}
 
+    def vllm_vs_hf():
+        import importlib.util
+
+        from itdeploy_lite.backends import get_backend
+
+        if importlib.util.find_spec("vllm") is None:
+            raise StepNotRun("vllm is not installed (pip install -e '.[vllm]')")
+        if not (out / "adapter").is_dir():
+            return {"ok": False, "error": "no adapter (finetune_long_row failed)"}
+        prompts, budgets, figures = [f"Plan {i}:" for i in range(64)], [256] * 64, {}
+        for sampler in ("hf", "vllm"):
+            backend = get_backend("hf", load_in_4bit=True)  # both nf4 (vLLM: its bitsandbytes quantization)
+            backend.sampler = sampler
+            backend.vllm_options = {"max_lora_rank": 16, "gpu_memory_utilization": 0.4}
+            model, tokenizer = backend.sampling_model(model_source_for(model_name), out / "adapter")
+            start = time.perf_counter()
+            rows = backend.generate(model, tokenizer, prompts, budgets, k=4, temperature=0.6, batch_size=64,
+                                    progress=False)
+            tokens = sum(r["n_tokens"] for task in rows for r in task)
+            figures[f"{sampler}_tok_s"] = round(tokens / (time.perf_counter() - start))
+            del model, tokenizer
+            backend.release()
+        figures["vllm_over_hf"] = round(figures["vllm_tok_s"] / max(1, figures["hf_tok_s"]), 2)
+        return figures
+
+    def unsloth_vs_peft():
+        from datasets import Dataset
+
+        from itdeploy_lite.backends import get_backend
+        from itdeploy_lite.finetune import FinetuneConfig
+
+        rows = Dataset.from_list([{"prompt": "Plan for the task:\n", "completion": " ".join(["(unstack b1 b2)"] * 60)}] * 32)
+        config, figures = FinetuneConfig(min_steps=10, max_steps=10, train_batch_size=8), {}
+        for name in ("hf", "unsloth"):
+            stats = get_backend(name, load_in_4bit=True).finetune(model_source_for(model_name), rows, config,
+                                                                  out / f"speed_{name}")
+            figures[f"{name}_s_per_step"] = round(stats["seconds"] / stats["steps"], 3)
+        figures["unsloth_speedup"] = round(figures["hf_s_per_step"] / figures["unsloth_s_per_step"], 2)
+        return figures
+
     def model_source_for(name):
         from itdeploy_lite.llm.registry import model_source
 
@@ -250,7 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, fn in (("versions", versions), ("load_4bit", load_4bit), ("longest_prompt", longest_prompt),
                      ("padding", padding), ("throughput", throughput), ("finetune_long_row", finetune_long_row),
                      ("adapter_reload", adapter_reload), ("memory_cycles", memory_cycles),
-                     ("loop_unsloth", loop_unsloth), ("hf_full_precision", hf_full_precision)):
+                     ("loop_unsloth", loop_unsloth), ("hf_full_precision", hf_full_precision),
+                     ("vllm_vs_hf", vllm_vs_hf), ("unsloth_vs_peft", unsloth_vs_peft)):
         run_step(name, fn, args.timeout, results, cuda)
     (out / "gpu_check.json").write_text(json.dumps({"model": model_name, "device": device, "steps": results}, indent=1))
     ran = [r for r in results if r["status"] != "not run"]

@@ -90,6 +90,49 @@ def write_jsonl(path: str | Path, rows: Iterable[dict]) -> Path:
     return Path(path)
 
 
+def append_json_line(path: str | Path, obj) -> Path:
+    """Append ``obj`` as one JSON line to ``path`` and fsync it: a journal that survives a crash.
+
+    The one exception to "files are replaced whole", for a stage that saves its work as it goes (the
+    deploy stage's ``traces.partial.jsonl``). A line torn by a crash (no final newline) is cut off first,
+    so the new line never joins it. Returns ``path``.
+    """
+    path = Path(path)
+    with open(path, "a+b") as f:
+        size = f.seek(0, os.SEEK_END)
+        if size:
+            f.seek(0)
+            data = f.read()
+            if not data.endswith(b"\n"):
+                f.truncate(data.rfind(b"\n") + 1)
+        f.seek(0, os.SEEK_END)
+        f.write((json.dumps(obj) + "\n").encode("utf-8"))
+        f.flush()
+        os.fsync(f.fileno())
+    return path
+
+
+def read_json_lines(path: str | Path) -> list:
+    """The complete lines of a journal written by :func:`append_json_line` (``[]`` if it does not exist);
+    a last line torn by a crash (no final newline) is left out.
+
+    Raises:
+        ValueError: a complete line is not JSON (``path:line`` in the message).
+    """
+    path = Path(path)
+    if not path.is_file():
+        return []
+    text = path.read_text(encoding="utf-8")
+    lines = text.split("\n")[:-1]  # the part after the last newline is empty or torn
+    rows = []
+    for number, line in enumerate(lines, 1):
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}:{number}: not a JSON line ({error.msg})") from None
+    return rows
+
+
 _RENAME_EXCHANGE = 2  # linux/fs.h
 
 

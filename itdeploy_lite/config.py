@@ -36,6 +36,20 @@ class RunConfig:
         top_k: sample among the top_k most likely tokens only (0: off; Qwen3's model cards: 20).
         max_new_tokens: hard cap on completion tokens (each task's budget grows with its size below it).
         sample_batch_size: sequences per ``generate`` call.
+        sampler: ``auto``, ``hf`` or ``vllm``: what samples completions. ``vllm`` keeps one vLLM engine
+            for the whole run and attaches each generation's adapter to its requests
+            (:mod:`itdeploy_lite.backends.vllm_sampler`); ``auto`` is ``vllm`` for an LLM on a GPU where
+            vLLM is installed, ``hf`` otherwise (:func:`~itdeploy_lite.deploy.sample_completions`).
+        gpus: GPUs the run uses: vLLM shards the model over them (``tensor_parallel_size``) and the
+            fine-tune stage runs under ``accelerate launch`` with one DDP process per GPU (README: more
+            than one GPU).
+        vllm_memory: share of each GPU's memory the vLLM engine reserves for the run (weights and KV
+            cache); the fine-tune stage uses the rest.
+        deploy_chunk_tasks: the deploy stage saves its validated traces every this many tasks
+            (``gen_g/traces.partial.jsonl``) and a re-run resumes from the last saved chunk: set it where
+            a stage takes long and a session may end (Colab; the GPU presets set 64). 0: the stage is
+            sampled in one piece and an interrupted one is redone from the start. Chunked stages are
+            seeded per chunk, so their samples differ from an unchunked stage's (same distribution).
         curation: a policy of :data:`itdeploy_lite.curate.POLICIES` (``paper``, ``none``, ``latest``,
             ``manual``, ``longest``, ``random-valid``).
         decisions: the decisions file for ``curation=manual`` (JSONL, see :func:`itdeploy_lite.curate.manual`).
@@ -86,6 +100,10 @@ class RunConfig:
     top_k: int = 0
     max_new_tokens: int = 1024
     sample_batch_size: int = 128
+    deploy_chunk_tasks: int = 0
+    sampler: str = field(default="auto", metadata={"choices": ("auto", "hf", "vllm")})
+    gpus: int = 1
+    vllm_memory: float = 0.5
     curation: str = "paper"
     decisions: str = ""
     init_from: str = field(default="base", metadata={"aliases": ["--from"], "choices": ("base", "previous")})
@@ -119,12 +137,19 @@ class RunConfig:
         if self.threads < 0:
             raise ValueError(f"--threads must be >= 0, got {self.threads}")
         for name in ("generations", "tasks_per_generation", "samples_per_task", "sample_batch_size",
-                     "heldout_per_size", "frontier_samples", "max_new_tokens"):
-            low = 0 if name in ("generations", "tasks_per_generation") else 1
+                     "heldout_per_size", "frontier_samples", "max_new_tokens", "deploy_chunk_tasks"):
+            low = 0 if name in ("generations", "tasks_per_generation", "deploy_chunk_tasks") else 1
             if getattr(self, name) < low:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= {low}, got {getattr(self, name)}")
         if self.top_k < 0:
             raise ValueError(f"--top-k must be >= 0 (0: off), got {self.top_k}")
+        if self.gpus < 1:
+            raise ValueError(f"--gpus must be >= 1, got {self.gpus}")
+        if self.gpus > 1 and self.backend != "hf":
+            raise ValueError(f"--gpus {self.gpus} needs --backend hf (Unsloth's fast_inference engine and "
+                             "trainer run on one GPU here)")
+        if not 0 < self.vllm_memory < 1:
+            raise ValueError(f"--vllm-memory must be in (0, 1), got {self.vllm_memory}")
         if self.temperature < 0 or not 0 < self.top_p <= 1:
             raise ValueError(f"--temperature must be >= 0 and --top-p in (0, 1]; got {self.temperature}, {self.top_p}")
         if self.protocol not in ("pool", "fresh"):

@@ -303,6 +303,55 @@ def sample_tasks(model, tokenizer, tasks: list, samples: dict[str, int] | int, c
     return validate_records(records, {t.task_id: t for t in tasks}, prompt_format)
 
 
+def sample_tasks_in_chunks(model, tokenizer, tasks: list, samples: dict[str, int] | int, config, generation: int,
+                           seed: int, prompt_format: PromptFormat, journal: str | Path, chunk_tasks: int,
+                           backend=None) -> list[TraceRecord]:
+    """:func:`sample_tasks` on ``chunk_tasks`` tasks at a time, each chunk's validated records appended to
+    the ``journal`` (one JSON line per chunk, fsync'd) as soon as it is done; chunks already in the journal
+    are read back, not sampled again. A deploy stage cut off midway (a Colab disconnect, a killed job)
+    loses at most the chunk in progress.
+
+    Chunk ``i`` is sampled with seed ``derive_seed(seed, "chunk", i)``, so a resumed stage gives the same
+    records as an uninterrupted one; one chunk holding every task is sampled with ``seed`` itself and
+    gives exactly :func:`sample_tasks`' records.
+
+    Args:
+        journal: the journal file (the loop: ``gen_g/traces.partial.jsonl``); the caller deletes it once
+            the stage's output is written.
+        chunk_tasks: tasks per chunk (>= 1).
+        others: as for :func:`sample_tasks`.
+
+    Returns:
+        Every task's records, ordered by task then sample (as :func:`sample_tasks`).
+
+    Raises:
+        ValueError: ``chunk_tasks`` < 1, or the journal holds a chunk whose tasks are not this call's
+            chunk of that number (it was written by another deployment; the message names the file).
+    """
+    from itdeploy_lite import atomic
+    from itdeploy_lite.runtime import derive_seed
+
+    if chunk_tasks < 1:
+        raise ValueError(f"chunk_tasks must be >= 1, got {chunk_tasks}")
+    chunks = [tasks[i:i + chunk_tasks] for i in range(0, len(tasks), chunk_tasks)]
+    saved = {entry["chunk"]: entry for entry in atomic.read_json_lines(journal)}
+    records: list[TraceRecord] = []
+    for i, chunk in enumerate(chunks):
+        ids = [t.task_id for t in chunk]
+        if i in saved:
+            if saved[i]["task_ids"] != ids:
+                raise ValueError(f"{journal}: chunk {i} holds tasks {saved[i]['task_ids'][:3]}... , not this "
+                                 f"deployment's {ids[:3]}...; delete the file to sample the stage again")
+            records += saved[i]["records"]
+            continue
+        chunk_seed = seed if len(chunks) == 1 else derive_seed(seed, "chunk", i)
+        rows = sample_tasks(model, tokenizer, chunk, samples, config, generation, seed=chunk_seed,
+                            prompt_format=prompt_format, backend=backend)
+        atomic.append_json_line(journal, {"chunk": i, "task_ids": ids, "records": rows})
+        records += rows
+    return records
+
+
 def evaluate(model, tokenizer, tasks: Sequence[tuple[str, object]], groups: Sequence[str] | None = None,
              config: DeployConfig = DeployConfig(samples_per_task=1, temperature=0.0), *,
              prompt_format: PromptFormat) -> dict:

@@ -12,6 +12,7 @@ with ``PeftModel.from_pretrained``, as in the Hugging Face notebooks::
 from __future__ import annotations
 
 import math
+import os
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -84,10 +85,11 @@ class FinetuneConfig:
         if not 0.0 <= self.lora_dropout < 1.0:
             raise ValueError(f"FinetuneConfig.lora_dropout must be in [0, 1), got {self.lora_dropout!r}")
 
-    def steps(self, rows: int) -> int:
+    def steps(self, rows: int, processes: int = 1) -> int:
         """Optimizer steps for a pool of ``rows`` rows: ``ceil(epochs * rows / rows per step)``, at least
-        ``min_steps``, at most ``max_steps`` (if set)."""
-        per_step = self.train_batch_size * self.gradient_accumulation_steps
+        ``min_steps``, at most ``max_steps`` (if set). Rows per step are ``train_batch_size x
+        gradient_accumulation_steps x processes`` (``processes``: DDP processes, one per GPU)."""
+        per_step = self.train_batch_size * self.gradient_accumulation_steps * processes
         steps = max(self.min_steps, math.ceil(self.epochs * rows / per_step))
         return min(steps, self.max_steps) if self.max_steps else steps
 
@@ -223,7 +225,8 @@ def train_lora(model, tokenizer, dataset, config: FinetuneConfig, out_dir: str |
         raise ValueError(f"every prompt is at least max_length={config.max_length} tokens long (shortest "
                          f"{min(prompt_tokens)}), so no completion token would be trained on: raise --max-length")
     on_gpu = next(model.parameters()).device.type == "cuda"
-    steps = config.steps(len(dataset))
+    processes = int(os.environ.get("WORLD_SIZE", "1"))  # > 1 under accelerate launch (itdeploy_lite.finetune_job)
+    steps = config.steps(len(dataset), processes)
     with tempfile.TemporaryDirectory(prefix="itdeploy-sft-") as scratch:
         args = SFTConfig(
             output_dir=scratch,
@@ -253,12 +256,14 @@ def train_lora(model, tokenizer, dataset, config: FinetuneConfig, out_dir: str |
             trainer.remove_callback(ProgressCallback)  # its on_log writes the dicts between the bars
             trainer.add_callback(BarsOnly())
         trainer.train()
-    if log_file is not None:
+    main_process = trainer.is_world_process_zero()  # under DDP only rank 0 writes
+    if log_file is not None and main_process:
         atomic.write_jsonl(log_file, trainer.state.log_history)
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     tail = losses[-max(1, len(losses) // 10) :]
     trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
-    atomic.replace_folder(out_dir, lambda tmp: trainer.model.save_pretrained(str(tmp)))
+    if main_process:
+        atomic.replace_folder(out_dir, lambda tmp: trainer.model.save_pretrained(str(tmp)))
     return {
         "rows": len(dataset),
         "steps": steps,

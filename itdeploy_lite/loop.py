@@ -26,9 +26,10 @@ fine-tune the next generation on the curated pool, repeat. The held-out set is g
 Resuming: every stage writes its outputs whole (:mod:`itdeploy_lite.atomic`), then a
 ``<stage>.done.json`` marker with its summary (:func:`~itdeploy_lite.run_folder.run_stage`). Re-running
 the same command skips every stage that has a marker and redoes the one that was interrupted, from the
-start. Files are replaced whole, never appended to, so no record is lost or written twice. Each stage
-seeds itself from ``(seed, generation, stage)``, so a resumed run gives the same numbers as an
-uninterrupted one.
+start. Files are replaced whole, never appended to, so no record is lost or written twice; the one
+journal is the deploy stage's ``traces.partial.jsonl`` with ``--deploy-chunk-tasks``, whose saved chunks
+a re-run reads back instead of sampling them again. Each stage seeds itself from ``(seed, generation,
+stage)``, so a resumed run gives the same numbers as an uninterrupted one.
 
 The pieces around the loop live in modules named after them: the settings in :mod:`~itdeploy_lite.config`,
 the task sets in :mod:`~itdeploy_lite.task_sets`, sampling and validation in :mod:`~itdeploy_lite.deploy`,
@@ -46,7 +47,7 @@ from pathlib import Path
 from itdeploy_lite import atomic
 from itdeploy_lite.config import RunConfig, apply_preset, sequence_tokens
 from itdeploy_lite.curate import curate, read_jsonl, to_dataset, write_curated
-from itdeploy_lite.deploy import sample_tasks
+from itdeploy_lite.deploy import sample_tasks, sample_tasks_in_chunks
 from itdeploy_lite.formats import run_format
 from itdeploy_lite.metrics import deployment_summary, generation_metrics, pool_metrics
 from itdeploy_lite.run_folder import copy_base, generation_dir, prepare_run_dir, run_stage
@@ -91,6 +92,7 @@ def run(config: RunConfig) -> list[dict]:
         FileNotFoundError: a missing model, domain, task folder or decisions file.
     """
     from itdeploy_lite.backends import get_backend, resolve_base
+    from itdeploy_lite.backends.vllm_sampler import choose_sampler
     from itdeploy_lite.report import table, write_report
 
     config = apply_preset(config)
@@ -104,6 +106,9 @@ def run(config: RunConfig) -> list[dict]:
     # generation 0: the shipped embedded planner (copied into the run) or a pretrained LLM
     source, kind = resolve_base(config.model, config.domain)
     backend.max_seq_length = sequence_tokens(config, kind)
+    backend.sampler = choose_sampler(config.sampler, kind, backend.device)
+    backend.vllm_options = {"max_lora_rank": config.finetune.lora_r, "tensor_parallel_size": config.gpus,
+                            "gpu_memory_utilization": config.vllm_memory}
     run_dir = prepare_run_dir(config, Path(source) if Path(source).is_dir() else None)
     base = copy_base(source, run_dir / "base_model") if kind == "embedded" else source
     if config.warm_start:
@@ -158,7 +163,7 @@ def run_generation(config: RunConfig, setup: RunSetup, run_dir: Path, g: int, he
         summaries["finetune"] = run_stage(gen_dir, "finetune", lambda: finetune_stage(config, setup, run_dir, g))
         setup.backend.release()  # the trainer and its optimizer are gone before M_g is loaded for sampling
     adapter = (summaries.get("finetune") or {}).get("adapter")
-    model, tokenizer = setup.backend.load(setup.base, run_dir / adapter if adapter else None)
+    model, tokenizer = setup.backend.sampling_model(setup.base, run_dir / adapter if adapter else None)
     fmt = run_format(config, setup.kind, model, tokenizer)
     sampling = (model, tokenizer, fmt, setup.backend)
     summaries["evaluate"] = run_stage(gen_dir, "evaluate", lambda: evaluate_stage(config, sampling, heldout, gen_dir, g))
@@ -203,7 +208,8 @@ def curate_stage(config: RunConfig, run_dir: Path, g: int) -> dict:
 
 def finetune_stage(config: RunConfig, setup: RunSetup, run_dir: Path, g: int) -> dict:
     """Fine-tune ``M_g`` with LoRA on ``gen_g/curated.jsonl``, from the base model (the paper) or, with
-    ``--from previous``, continuing ``M_{g-1}``'s adapter -> ``gen_g/adapter/``.
+    ``--from previous``, continuing ``M_{g-1}``'s adapter -> ``gen_g/adapter/``. With ``--gpus N`` (N > 1)
+    the stage runs under ``accelerate launch`` as N DDP processes (:mod:`itdeploy_lite.finetune_job`).
 
     An empty curated set trains nothing: ``M_g`` is the previous model.
 
@@ -223,9 +229,15 @@ def finetune_stage(config: RunConfig, setup: RunSetup, run_dir: Path, g: int) ->
         return {"adapter": None, "rows": 0, "steps": 0, "note": "empty pool: base model kept"}
     if not config.progress:
         _log(f"gen {g}: fine-tuning on {len(rows)} rows")
-    stats = setup.backend.finetune(setup.base, to_dataset(rows), config.finetune, gen_dir / "adapter", init_adapter=init,
-                                   seed=derive_seed(config.seed, g, "finetune"), progress=config.progress,
-                                   log_file=gen_dir / "trainer_log.jsonl")
+    seed, log_file = derive_seed(config.seed, g, "finetune"), gen_dir / "trainer_log.jsonl"
+    if config.gpus > 1:  # one DDP process per GPU under accelerate launch
+        from itdeploy_lite.finetune_job import run_job
+
+        stats = run_job(config.backend, config.load_in_4bit, setup.base, to_dataset(rows), config.finetune,
+                        gen_dir / "adapter", config.gpus, init_adapter=init, seed=seed, log_file=log_file)
+    else:
+        stats = setup.backend.finetune(setup.base, to_dataset(rows), config.finetune, gen_dir / "adapter",
+                                       init_adapter=init, seed=seed, progress=config.progress, log_file=log_file)
     stats["adapter"] = f"gen_{g:02d}/adapter"
     stats["init"] = str(init.relative_to(run_dir)) if init else "base"
     return stats
@@ -262,6 +274,10 @@ def deploy_stage(config: RunConfig, sampling: tuple, run_dir: Path, g: int, excl
     """Deploy ``M_g``: ``samples_per_task`` samples per task on the pool (or on fresh tasks, spread
     towards the frontier with ``--frontier``), each validated -> ``gen_g/traces.jsonl``.
 
+    With ``deploy_chunk_tasks`` the stage journals its work chunk by chunk in
+    ``gen_g/traces.partial.jsonl`` (:func:`~itdeploy_lite.deploy.sample_tasks_in_chunks`): a re-run after
+    an interruption samples only the chunks not yet saved.
+
     Args:
         sampling: ``(model, tokenizer, prompt format, backend)`` of generation ``g``.
         exclude: the held-out tasks' keys (fresh tasks never equal one).
@@ -276,7 +292,15 @@ def deploy_stage(config: RunConfig, sampling: tuple, run_dir: Path, g: int, excl
         previous = json.loads((generation_dir(run_dir, g - 1) / "deploy.done.json").read_text(encoding="utf-8"))
         allocation, samples = frontier_allocation(config, previous["pass_at_k_by_size"])
     tasks = pool if pool is not None else deployment_tasks(config, g, exclude, allocation)
-    records = sample_tasks(model, tokenizer, tasks, samples, config, g, seed=derive_seed(config.seed, g, "deploy"),
-                           prompt_format=fmt, backend=backend)
-    atomic.write_jsonl(generation_dir(run_dir, g) / "traces.jsonl", records)
+    seed, gen_dir = derive_seed(config.seed, g, "deploy"), generation_dir(run_dir, g)
+    if config.deploy_chunk_tasks:
+        journal = gen_dir / "traces.partial.jsonl"
+        records = sample_tasks_in_chunks(model, tokenizer, tasks, samples, config, g, seed=seed, prompt_format=fmt,
+                                         journal=journal, chunk_tasks=config.deploy_chunk_tasks, backend=backend)
+    else:
+        records = sample_tasks(model, tokenizer, tasks, samples, config, g, seed=seed, prompt_format=fmt,
+                               backend=backend)
+    atomic.write_jsonl(gen_dir / "traces.jsonl", records)
+    if config.deploy_chunk_tasks:
+        journal.unlink(missing_ok=True)
     return deployment_summary(tasks, records, samples)

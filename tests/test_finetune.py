@@ -76,6 +76,29 @@ def test_steps_rule():
     assert FinetuneConfig(epochs=2, min_steps=0, max_steps=5, train_batch_size=32).steps(320) == 5
 
 
+def test_rows_per_step_count_every_ddp_process():
+    config = FinetuneConfig(epochs=2, min_steps=0, train_batch_size=8, gradient_accumulation_steps=4)
+    assert config.steps(320) == 20 and config.steps(320, processes=4) == 5  # 8 x 4 x 4 GPUs = 128 rows a step
+
+
+@pytest.mark.slow
+def test_two_ddp_processes_under_accelerate_launch_train_one_adapter(base, tmp_path):
+    from itdeploy_lite.finetune_job import launch_command, run_job
+
+    rows = example_rows(16)
+    config = FinetuneConfig(min_steps=0, epochs=4, train_batch_size=4, learning_rate=1e-2)
+    before = completion_loss(*load_model(base), rows)
+    stats = run_job("hf", False, base, to_dataset(rows), config, tmp_path / "adapter", processes=2, seed=0,
+                    log_file=tmp_path / "trainer_log.jsonl", cpu=True, timeout=600)
+    assert stats["processes"] == 2 and stats["rows"] == 16
+    assert stats["steps"] == 8  # 4 epochs x 16 rows / (4 rows x 2 processes)
+    assert (tmp_path / "adapter" / "adapter_model.safetensors").is_file() and not (tmp_path / "adapter.tmp").exists()
+    assert [json.loads(line)["step"] for line in (tmp_path / "trainer_log.jsonl").read_text().splitlines()][-1] == 8
+    after = completion_loss(*load_model(base, tmp_path / "adapter"), rows)
+    assert after < 0.8 * before, (before, after)
+    assert "--multi_gpu" in launch_command("job.json", 4) and "--cpu" not in launch_command("job.json", 4)
+
+
 def test_bad_input_is_named(base, tmp_path):
     with pytest.raises(ValueError, match="empty"):
         finetune(base, to_dataset([]), FAST, tmp_path / "x")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from itdeploy_lite import atomic, deploy
 from itdeploy_lite.cli import main
 from itdeploy_lite.curate import read_jsonl
 from itdeploy_lite.finetune import FinetuneConfig
@@ -239,6 +240,65 @@ def test_killed_run_resumes_with_nothing_lost_and_same_metrics(tiny, reference_r
         assert traces == read_jsonl(ref_out / name)
     assert read_jsonl(out / "gen_02/curated.jsonl") == read_jsonl(ref_out / "gen_02/curated.jsonl")
     assert not list(out.rglob("*.tmp"))
+
+
+def test_a_journal_keeps_complete_lines_and_cuts_a_torn_one(tmp_path):
+    journal = tmp_path / "j.jsonl"
+    assert atomic.read_json_lines(journal) == []
+    atomic.append_json_line(journal, {"chunk": 0})
+    with open(journal, "a", encoding="utf-8") as f:
+        f.write('{"chunk": 1, "rec')  # a crash in the middle of a write
+    assert atomic.read_json_lines(journal) == [{"chunk": 0}]
+    atomic.append_json_line(journal, {"chunk": 1})
+    assert atomic.read_json_lines(journal) == [{"chunk": 0}, {"chunk": 1}]
+    journal.write_text('{"chunk": 0}\nnot json\n')
+    with pytest.raises(ValueError, match=r"j.jsonl:2: not a JSON line"):
+        atomic.read_json_lines(journal)
+
+
+def test_one_chunk_deploys_exactly_as_an_unchunked_stage(tiny, reference_run, tmp_path):
+    out = tmp_path / "one-chunk"
+    run(tiny_config(tiny, out, generations=0, deploy_chunk_tasks=100))
+    assert read_jsonl(out / "gen_00/traces.jsonl") == read_jsonl(reference_run[0] / "gen_00/traces.jsonl")
+    assert not (out / "gen_00/traces.partial.jsonl").exists()
+
+
+def test_an_interrupted_chunked_deployment_resumes_from_its_journal(tiny, tmp_path, monkeypatch):
+    whole = tmp_path / "whole"
+    run(tiny_config(tiny, whole, generations=0, deploy_chunk_tasks=1))
+    expected = read_jsonl(whole / "gen_00/traces.jsonl")
+    assert len({r["task_id"] for r in expected}) == 4 and not (whole / "gen_00/traces.partial.jsonl").exists()
+
+    real, calls = deploy.sample_tasks, []
+
+    def disconnect_at_the_third_chunk(*args, **kwargs):
+        calls.append([t.task_id for t in args[2]])
+        if len(calls) == 3:
+            raise ConnectionError("the session ended")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(deploy, "sample_tasks", disconnect_at_the_third_chunk)
+    out = tmp_path / "cut"
+    with pytest.raises(ConnectionError):
+        run(tiny_config(tiny, out, generations=0, deploy_chunk_tasks=1))
+    journal = out / "gen_00/traces.partial.jsonl"
+    assert [e["chunk"] for e in atomic.read_json_lines(journal)] == [0, 1]  # two chunks saved
+    assert not (out / "gen_00/traces.jsonl").exists() and not (out / "gen_00/deploy.done.json").exists()
+
+    monkeypatch.setattr(deploy, "sample_tasks", lambda *a, **k: calls.append([t.task_id for t in a[2]]) or real(*a, **k))
+    calls.clear()
+    run(tiny_config(tiny, out, generations=0, deploy_chunk_tasks=1))
+    assert len(calls) == 2  # only the two chunks not saved are sampled again
+    assert read_jsonl(out / "gen_00/traces.jsonl") == expected  # the same records as an uninterrupted stage
+    assert not journal.exists()
+
+
+def test_a_journal_of_another_deployment_is_refused(tiny, tmp_path):
+    out = tmp_path / "other"
+    (out / "gen_00").mkdir(parents=True)
+    atomic.append_json_line(out / "gen_00/traces.partial.jsonl", {"chunk": 0, "task_ids": ["nope"], "records": []})
+    with pytest.raises(ValueError, match="traces.partial.jsonl: chunk 0 holds tasks"):
+        run(tiny_config(tiny, out, generations=0, deploy_chunk_tasks=1))
 
 
 def test_rerun_of_a_finished_run_does_nothing_and_other_flags_are_refused(tiny, reference_run, capsys):

@@ -62,6 +62,12 @@ class Backend:
     max_seq_length = 2048
     #: the sampler's engine (:func:`itdeploy_lite.deploy.sample_completions`): ``auto`` refills finished rows
     sample_engine = "auto"
+    #: ``hf`` (:func:`~itdeploy_lite.deploy.sample_completions`) or ``vllm`` (the run's
+    #: :class:`~itdeploy_lite.backends.vllm_sampler.VLLMEngine`); the loop sets it from ``--sampler``
+    sampler = "hf"
+    #: :class:`~itdeploy_lite.backends.vllm_sampler.VLLMEngine` keyword arguments (``max_lora_rank``,
+    #: ``tensor_parallel_size``, ``gpu_memory_utilization``); the loop sets them from the run's config
+    vllm_options: dict = {}
 
     def __init__(self, load_in_4bit: bool = False, device: str | None = None):
         import torch
@@ -88,14 +94,45 @@ class Backend:
         """
         raise NotImplementedError
 
+    def sampling_model(self, base: str | Path, adapter: str | Path | None = None):
+        """:meth:`load` for sampling. With ``sampler = "vllm"``: the run's one vLLM engine (built on the
+        first call, kept for the whole run) with ``adapter`` attached to its requests, as a
+        :class:`~itdeploy_lite.backends.vllm_sampler.VLLMPolicy`, and the base's tokenizer.
+
+        Returns:
+            ``(model, tokenizer)`` for :meth:`generate`.
+        """
+        if self.sampler != "vllm":
+            return self.load(base, adapter)
+        from transformers import AutoTokenizer, GenerationConfig
+
+        from itdeploy_lite.backends.vllm_sampler import VLLMEngine, VLLMPolicy
+
+        if getattr(self, "_vllm", None) is None:
+            self._vllm = VLLMEngine(base, self.name, self.load_in_4bit, self.max_seq_length, **self.vllm_options)
+        tokenizer = AutoTokenizer.from_pretrained(str(base))
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        try:
+            generation_config = GenerationConfig.from_pretrained(str(base))
+        except OSError:  # a base without generation_config.json: the tokenizer's EOS ends completions
+            generation_config = None
+        return VLLMPolicy(self._vllm, adapter, generation_config), tokenizer
+
     def generate(self, model, tokenizer, prompts: Sequence[str], budgets: Sequence[int], k: int = 1,
                  temperature: float = 0.6, top_p: float = 1.0, batch_size: int = 32, seed: int = 0,
                  progress: bool = True, desc: str = "sample", top_k: int = 0) -> list[list[dict]]:
         """``k`` completions per prompt (see :func:`itdeploy_lite.deploy.sample_completions`, whose
         arguments and return value these are; ``budgets`` are completion tokens per prompt). On a GPU the
-        batch is cut to what the free memory holds (:meth:`batch_size_for`)."""
-        from itdeploy_lite.deploy import sample_completions
+        batch is cut to what the free memory holds (:meth:`batch_size_for`). A
+        :class:`~itdeploy_lite.backends.vllm_sampler.VLLMPolicy` samples through its vLLM engine with the
+        same budgets and end tokens (vLLM schedules its own batches)."""
+        from itdeploy_lite.backends.vllm_sampler import VLLMPolicy
+        from itdeploy_lite.deploy import end_token_ids, sample_completions
 
+        if isinstance(model, VLLMPolicy):
+            return model.engine.generate(prompts, budgets, k, temperature, top_p, top_k, seed,
+                                         end_token_ids(model, tokenizer), tokenizer, adapter=model.adapter)
         batch_size = self.batch_size_for(model, tokenizer, prompts, budgets, batch_size)
         return sample_completions(model, tokenizer, prompts, budgets, k, temperature, top_p, batch_size, seed,
                                   progress, desc, engine=self.sample_engine, top_k=top_k)

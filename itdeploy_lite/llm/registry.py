@@ -118,7 +118,7 @@ class Preset:
 _PAPER = Preset(
     "paper",
     run={"temperature": 0.6, "top_p": 0.95, "top_k": 20, "max_new_tokens": 4096, "load_in_4bit": True, "warm_start": 0,
-         "init_from": "base"},
+         "init_from": "base", "deploy_chunk_tasks": 64},
     finetune={"lora_r": 16, "lora_alpha": 32, "lora_dropout": 0.05, "learning_rate": 1e-5, "epochs": 2.0,
               "min_steps": 0, "max_steps": 0, "train_batch_size": 8, "gradient_accumulation_steps": 4,
               "max_length": 8192, "target_modules": ",".join(LINEAR_PROJECTIONS)},
