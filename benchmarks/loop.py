@@ -43,6 +43,12 @@ EXPERIMENTS: dict[str, tuple[str, dict]] = {
     "rovers-none": ("Rovers, no curation", {"domain": "rovers", "curation": "none"}),
     "sokoban": ("Sokoban, the paper's curation", {"domain": "sokoban"}),
     "sokoban-none": ("Sokoban, no curation", {"domain": "sokoban", "curation": "none"}),
+    "blocksworld-previous": ("Blocksworld, the paper's curation, each generation continuing the previous "
+                             "adapter (--from previous; the paper retrains from the base)", {"init_from": "previous"}),
+    "rovers-pool1002": ("Rovers, the paper's curation, a pool of 1,002 tasks (167 per size; default 240)",
+                        {"domain": "rovers", "tasks_per_generation": 1002}),
+    "sokoban-pool835": ("Sokoban, the paper's curation, a pool of 835 tasks (167 per size; default 250)",
+                        {"domain": "sokoban", "tasks_per_generation": 835}),
     "collapse": ("Blocksworld, the paper's curation, 15 generations (model collapse)", {"generations": 15}),
     "collapse-none": ("Blocksworld, no curation, 15 generations (model collapse)",
                       {"generations": 15, "curation": "none"}),
