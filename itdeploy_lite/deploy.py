@@ -238,8 +238,48 @@ def deploy(model, tokenizer, tasks: Sequence[tuple[str, object]], config: Deploy
     samples = generate(model, tokenizer, prompts, budgets, config.samples_per_task, config.temperature,
                        config.top_p, config.batch_size, config.seed, config.progress, f"deploy gen {generation}",
                        top_k=config.top_k)
+    if getattr(prompt_format, "thinking", None):
+        force_answers(generate, model, tokenizer, prompt_format, prompts, [task for _, task in tasks], samples, config)
     return [{"generation": generation, "task_id": task_id, "sample_id": s, "prompt": prompts[t], **sample}
             for t, (task_id, _) in enumerate(tasks) for s, sample in enumerate(samples[t])]
+
+
+def force_answers(generate, model, tokenizer, prompt_format: PromptFormat, prompts: Sequence[str], tasks: Sequence,
+                  samples: list[list[dict]], config: DeployConfig) -> int:
+    """Budget forcing for thinking models: every sample that ran out of tokens inside ``<think>``
+    (:meth:`PddlFormat.needs_answer <itdeploy_lite.formats.PddlFormat.needs_answer>`) gets ``</think>``
+    appended and one more sampled continuation of at most the task's
+    :meth:`~itdeploy_lite.formats.PddlFormat.answer_budget` tokens, in which to write its plan
+    (Muennighoff et al. 2025, "s1: Simple test-time scaling"). Without it an over-long reasoning trace has
+    no plan and is simply invalid.
+
+    Args:
+        generate: the sampler (:meth:`Backend.generate <itdeploy_lite.backends.base.Backend.generate>` or
+            :func:`sample_completions`).
+        prompts, tasks: one per task; ``samples[t][j]``: :func:`sample_completions`' records, updated in
+            place: ``completion`` and ``n_tokens`` grow by the closing text and the continuation,
+            ``ended`` is the continuation's, and ``forced_answer`` is ``True``.
+        config: the sampling settings (the continuation uses the same temperature, top-p and top-k, and
+            the seed ``config.seed + 1``).
+
+    Returns:
+        How many samples were forced.
+    """
+    close = prompt_format.CLOSE_THINKING
+    todo = [(t, j) for t, row in enumerate(samples) for j, sample in enumerate(row)
+            if prompt_format.needs_answer(sample["completion"], sample["ended"])]
+    if not todo:
+        return 0
+    continued = generate(model, tokenizer, [prompts[t] + samples[t][j]["completion"] + close for t, j in todo],
+                         [prompt_format.answer_budget(tasks[t], config.max_new_tokens, config.steps_per_object)
+                          for t, _ in todo], 1, config.temperature, config.top_p, config.batch_size, config.seed + 1,
+                         False, "forced answers", top_k=config.top_k)
+    close_tokens = len(tokenizer(close, add_special_tokens=False)["input_ids"])
+    for (t, j), (answer,) in zip(todo, continued):
+        sample = samples[t][j]
+        sample.update(completion=sample["completion"] + close + answer["completion"], ended=answer["ended"],
+                      n_tokens=sample["n_tokens"] + close_tokens + answer["n_tokens"], forced_answer=True)
+    return len(todo)
 
 
 def validate_records(records: list[SampledTrace], tasks: dict, prompt_format: PromptFormat) -> list[TraceRecord]:

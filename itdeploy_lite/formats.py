@@ -170,11 +170,29 @@ class PddlFormat(PromptFormat):
 
         return "\n".join(str(step).strip() for step in plan) + "\n" + completion_end(self.tokenizer)
 
+    #: appended to a thinking completion that ran out of its budget inside ``<think>`` (budget forcing)
+    CLOSE_THINKING: ClassVar[str] = "\n</think>\n\n"
+
     def budget(self, task, cap: int, steps_per_object: float = 3.0) -> int:
-        """:data:`PDDL_TOKENS_PER_STEP` per plan step; with ``thinking`` the whole ``cap`` (reasoning needs it)."""
+        """:data:`PDDL_TOKENS_PER_STEP` per plan step; with ``thinking``, ``cap`` less the task's
+        :meth:`answer_budget` (the reasoning gets the rest of the cap; see :meth:`answer_budget`)."""
         if self.thinking:
-            return cap
+            return max(1, cap - self.answer_budget(task, cap, steps_per_object))
         return token_budget(task, steps_per_object=steps_per_object, cap=cap, tokens_per_step=PDDL_TOKENS_PER_STEP, floor=32)
+
+    def answer_budget(self, task, cap: int, steps_per_object: float = 3.0) -> int:
+        """Tokens kept for the plan after a forced ``</think>`` (thinking models): the task's plan budget
+        without thinking, at most half of ``cap``. A completion still inside ``<think>`` at its
+        :meth:`budget` gets :data:`CLOSE_THINKING` appended and this many tokens more to write its plan
+        (budget forcing, Muennighoff et al. 2025, "s1: Simple test-time scaling"), so prompt + reasoning +
+        plan stay within ``cap``."""
+        return token_budget(task, steps_per_object=steps_per_object, cap=max(1, cap // 2),
+                            tokens_per_step=PDDL_TOKENS_PER_STEP, floor=32)
+
+    def needs_answer(self, completion: str, ended: bool) -> bool:
+        """Whether a sampled completion stopped inside ``<think>`` (no end token, no ``</think>``): it gets a
+        forced answer (:meth:`answer_budget`). Always ``False`` without ``thinking``."""
+        return bool(self.thinking) and not ended and "</think>" not in completion.lower()
 
 
 #: ``--prompt-format`` name -> class.

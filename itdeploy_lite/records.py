@@ -16,6 +16,11 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+try:
+    from typing import NotRequired
+except ImportError:  # Python 3.10
+    from typing_extensions import NotRequired
+
 
 class SampledTrace(TypedDict):
     """One completion as the sampler wrote it.
@@ -28,6 +33,8 @@ class SampledTrace(TypedDict):
         completion: the decoded completion up to and including the end token if the model wrote it.
         n_tokens: completion tokens sampled.
         ended: the model wrote its end token (False: it ran out of its token budget).
+        forced_answer: present (``True``) only on a thinking model's completion that ran out inside
+            ``<think>`` and was given ``</think>`` and a continuation (:func:`~itdeploy_lite.deploy.force_answers`).
     """
 
     generation: int
@@ -37,6 +44,7 @@ class SampledTrace(TypedDict):
     completion: str
     n_tokens: int
     ended: bool
+    forced_answer: NotRequired[bool]
 
 
 class TraceRecord(SampledTrace):

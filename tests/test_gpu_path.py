@@ -1,7 +1,8 @@
 """The GPU path's defects (issue 12), each checked on the CPU where the decision is made: precision from
 the compute capability, the sampling batch from free memory, sequence lengths from the preset, every
-end-of-sequence id, Qwen's sampling defaults, no greedy evaluation of thinking models, memory released
-between stages, the paper's batch as 8 x 4 accumulated rows."""
+end-of-sequence id, Qwen's sampling defaults, no greedy evaluation of thinking models, an over-long
+``<think>`` closed and answered (budget forcing), memory released between stages, the paper's batch as
+8 x 4 accumulated rows."""
 
 from __future__ import annotations
 
@@ -177,3 +178,53 @@ def test_a_warm_start_merges_on_the_gpu_in_half_precision(monkeypatch):
     gpu.device, cpu.device = "cuda", "cpu"
     assert gpu.merge_placement() == ("cuda", torch.float16)
     assert cpu.merge_placement() == ("cpu", torch.float32)
+
+
+def _scripted_sampler(first_round):
+    """A stand-in for Backend.generate: the first call returns ``first_round`` (per prompt, per sample),
+    later calls a plan that ends; ``calls`` keeps (prompts, budgets, k) of each call."""
+    calls = []
+
+    def generate(model, tokenizer, prompts, budgets, k, *args, top_k=0):
+        calls.append((list(prompts), list(budgets), k))
+        if len(calls) == 1:
+            return [[dict(sample) for sample in first_round] for _ in prompts]
+        return [[{"completion": "(pick-up b1)\n<|im_end|>", "n_tokens": 6, "ended": True}] for _ in prompts]
+
+    return generate, calls
+
+
+@pytest.mark.parametrize("thinking", [True, False])
+def test_a_thinking_completion_cut_inside_think_gets_a_forced_answer(tmp_path, thinking):
+    from transformers import AutoTokenizer
+
+    from itdeploy_lite.deploy import DeployConfig, deploy
+    from itdeploy_lite.formats import PddlFormat
+    from itdeploy_lite.llm.prompts import domain_text
+    from itdeploy_lite.planning.generators.draw import generate_problems
+    from itdeploy_lite.planning import parse_task
+    from llm_tiny import build_tiny_llama
+
+    tokenizer = AutoTokenizer.from_pretrained(build_tiny_llama(tmp_path / "llm"))
+    problem = generate_problems("blocksworld", {"blocks": 3}, 1, seed=0)[0]
+    task = parse_task(domain_text("blocksworld"), problem.pddl)
+    fmt = PddlFormat(tokenizer=tokenizer, domain="blocksworld", thinking=thinking)
+    cut = {"completion": "<think>b1 is on b2, so", "n_tokens": 400, "ended": False}  # out of tokens mid-thought
+    done = {"completion": "<think>easy</think>\n(pick-up b1)\n<|im_end|>", "n_tokens": 9, "ended": True}
+    generate, calls = _scripted_sampler([cut, done])
+    config = DeployConfig(samples_per_task=2, max_new_tokens=512)
+    records = deploy(None, tokenizer, [("t0", task)], config, prompt_format=fmt, problems=[problem.pddl],
+                     backend=SimpleNamespace(generate=generate))
+
+    if not thinking:  # nothing to force: one round, the records as sampled
+        assert len(calls) == 1 and "forced_answer" not in records[0] and records[0]["completion"] == cut["completion"]
+        return
+    answer = fmt.answer_budget(task, 512)
+    assert 32 <= answer <= 256 and calls[0][1] == [512 - answer]  # reasoning + plan stay within the cap
+    assert len(calls) == 2 and calls[1][2] == 1 and calls[1][1] == [answer]
+    assert calls[1][0] == [records[0]["prompt"] + cut["completion"] + fmt.CLOSE_THINKING]  # only the cut sample
+    forced, untouched = records
+    assert forced["forced_answer"] and forced["ended"]
+    assert forced["completion"] == cut["completion"] + fmt.CLOSE_THINKING + "(pick-up b1)\n<|im_end|>"
+    assert forced["n_tokens"] > 400 + 6 and fmt.plan_text(forced["completion"]).strip() == "(pick-up b1)"
+    assert "forced_answer" not in untouched and untouched["completion"] == done["completion"]
