@@ -37,6 +37,30 @@ def pytest_addoption(parser):
                     help="grade this one notebook (a student's copy) instead of --lab-dir/NN_*.ipynb")
     group.addoption("--grading-timeout", type=float, default=0.0,
                     help="fail a test (set-up or call) that runs longer than this many seconds (0: no limit)")
+    group.addoption("--exercise", default=None,
+                    help="run only the grading tests marked @pytest.mark.exercise(NAME) with this NAME")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "exercise(name): the lab exercise (student function) a grading test "
+                            "checks; itdeploy grade gives one point per exercise, earned when all its tests pass")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every grading test names its exercise (a JUnit property, read by itdeploy grade); --exercise NAME
+    keeps only that exercise's tests."""
+    wanted, kept, dropped = config.getoption("--exercise"), [], []
+    for item in items:
+        marker = item.get_closest_marker("exercise")
+        if marker is not None:
+            item.user_properties.append(("exercise", marker.args[0]))
+        if wanted is not None and (marker is None or marker.args[0] != wanted):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")
