@@ -397,3 +397,53 @@ def test_every_grading_test_names_its_exercise():
                 marks = [d for d in node.decorator_list if isinstance(d, ast.Call) and ast.unparse(d.func) == "pytest.mark.exercise"]
                 assert len(marks) == 1, f"test_lab{lab}.py::{node.name} has no @pytest.mark.exercise(NAME)"
                 assert marks[0].args[0].value in exercises, (lab, node.name, marks[0].args[0].value, sorted(exercises))
+
+
+# --- the student release (issue 13) ---------------------------------------------------------------------
+
+
+def _solution_lines() -> set[str]:
+    """The non-trivial lines inside the sources' solution blocks (what a release must not contain)."""
+    lines = set()
+    for source in SOURCES:
+        inside = False
+        for line in source.read_text().splitlines():
+            if "### BEGIN SOLUTION" in line:
+                inside = True
+            elif "### END SOLUTION" in line:
+                inside = False
+            elif inside and len(line.strip()) > 30:
+                lines.add(line.strip())
+    return lines
+
+
+def test_release_holds_the_stubs_and_data_but_no_solutions_or_tests(tmp_path, capsys):
+    from itdeploy_lite.cli import main as itdeploy
+
+    out = tmp_path / "release"
+    assert itdeploy(["labs", "release", str(out)]) == 0
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    notebooks = [f for f in files if f.endswith(".ipynb")]
+    assert notebooks == [f"{s.stem}.ipynb" for s in SOURCES]
+    for name in notebooks:
+        assert (out / name).read_text() == (ROOT / "labs" / name).read_text()  # the stubs, byte for byte
+    assert "data/fidelity.json" in files and "README.md" in files
+    assert not any("solution" in f.lower() or Path(f).name.startswith("test_") or f.endswith(".py") for f in files), files
+    leaked = _solution_lines()
+    assert leaked
+    for f in files:
+        if f.endswith((".ipynb", ".md")):
+            text = (out / f).read_text()
+            assert not [line for line in leaked if line in text], f
+    assert "solutions" not in (out / "README.md").read_text()
+    # writing again replaces the release; a folder that is not a release is refused
+    assert itdeploy(["labs", "release", str(out)]) == 0
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("x")
+    with pytest.raises(FileExistsError):
+        itdeploy(["labs", "release", str(tmp_path / "mine")])
+    assert (tmp_path / "mine" / "thesis.tex").is_file()
+
+
+def test_student_readme_does_not_point_to_the_solutions():
+    assert "solutions/" not in (ROOT / "labs" / "README.md").read_text()
