@@ -108,14 +108,41 @@ def test_grade_writes_one_csv_for_the_class(tmp_path):
     out = tmp_path / "scores.csv"
     assert itdeploy(["grade", str(submissions), "--out", str(out)]) == 0
     rows = list(csv.DictReader(out.open()))
-    tests = {row["test"] for row in rows if row["test"] != "TOTAL"}
-    assert len(tests) >= 3
+    assert list(rows[0]) == ["student", "lab", "exercise", "points", "tests", "seconds", "message"]
+    exercises = [row["exercise"] for row in rows if row["student"] == "alice" and row["exercise"] != "TOTAL"]
+    assert exercises == ["applicable", "apply", "validate_plan"]  # one point per exercise, not per test
     for student, expected in (("alice", "1"), ("bob", "0")):
-        mine = [row for row in rows if row["student"] == student and row["test"] != "TOTAL"]
-        assert {row["test"] for row in mine} == tests and {row["lab"] for row in mine} == {"01"}
-        assert {row["passed"] for row in mine} == {expected}, mine
-    totals = {row["student"]: row for row in rows if row["test"] == "TOTAL"}
-    assert totals["alice"]["passed"] == str(len(tests)) and totals["bob"]["passed"] == "0"
+        mine = [row for row in rows if row["student"] == student and row["exercise"] != "TOTAL"]
+        assert [row["exercise"] for row in mine] == exercises and {row["lab"] for row in mine} == {"01"}
+        assert {row["points"] for row in mine} == {expected}, mine
+    alice = {row["exercise"]: row for row in rows if row["student"] == "alice"}
+    assert alice["applicable"]["tests"] == "3/3" and alice["TOTAL"]["points"] == "3"
+    bob = {row["exercise"]: row for row in rows if row["student"] == "bob"}
+    assert bob["TOTAL"]["points"] == "0" and "NotImplementedError" in bob["apply"]["message"]
+
+
+def test_points_group_parametrised_tests_by_exercise():
+    from itdeploy_lite.labs.grade import TestScore, exercise_scores, test_exercises
+
+    marks = test_exercises('''
+import pytest
+@pytest.mark.exercise("f")
+@pytest.mark.parametrize("x", [1, 2, 3])
+def test_f_values(x): ...
+@pytest.mark.exercise("f")
+def test_f_edge(): ...
+@pytest.mark.exercise("g")
+def test_g(): ...
+''')
+    assert marks == {"test_f_values": "f", "test_f_edge": "f", "test_g": "g"}
+    rows = [TestScore("s", "01", name, ok, 0.1, "" if ok else "boom", marks[name.split("[")[0]])
+            for name, ok in (("test_f_values[1]", True), ("test_f_values[2]", True), ("test_f_values[3]", True),
+                             ("test_f_edge", True), ("test_g", False))]
+    points = {p.exercise: p for p in exercise_scores(rows)}
+    assert (points["f"].points, points["f"].passed, points["f"].tests) == (1, 4, 4)
+    assert (points["g"].points, points["g"].message) == (0, "test_g: boom")
+    rows[1] = TestScore("s", "01", "test_f_values[2]", False, 0.1, "x", "f")
+    assert {p.exercise: p.points for p in exercise_scores(rows)} == {"f": 0, "g": 0}
 
 
 @pytest.mark.slow
@@ -131,15 +158,21 @@ def test_grade_survives_broken_and_endless_notebooks(tmp_path):
         if "def applicable(" in cell.source:
             cell.source = cell.source.replace("    return not action.static_failures", "    while True:\n        pass\n    return not action.static_failures", 1)
     nbformat.write(notebook, submissions / "dave" / "01_pddl_and_validation.ipynb")
+    (submissions / "erin").mkdir()
+    notebook = nbformat.read(ROOT / "solutions" / "01_pddl_and_validation.ipynb", as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell("hog = bytearray(64 * 2**30)", metadata={"tags": ["setup"]}))
+    nbformat.write(notebook, submissions / "erin" / "01_pddl_and_validation.ipynb")
     (submissions / "notes.ipynb").write_text("{}")
     found, unknown = find_submissions(submissions)
-    assert [(s.student, s.lab) for s in found] == [("carol", "01"), ("dave", "01")]
+    assert [(s.student, s.lab) for s in found] == [("carol", "01"), ("dave", "01"), ("erin", "01")]
     assert unknown == [submissions / "notes.ipynb"]
     scores = grade_folder(submissions, tmp_path / "scores.csv", timeout=2, progress=lambda line: None)
     carol = [s for s in scores if s.student == "carol"]
     dave = [s for s in scores if s.student == "dave"]
+    erin = [s for s in scores if s.student == "erin"]
     assert carol and not any(s.passed for s in carol) and "not a readable notebook" in carol[0].message
     assert any("timed out" in s.message for s in dave) and any(s.passed for s in dave)  # apply needs no applicable
+    assert erin and not any(s.passed for s in erin) and "MemoryError" in erin[0].message  # RLIMIT_AS
 
 
 def test_find_submissions_layouts(tmp_path):
