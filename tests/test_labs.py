@@ -480,3 +480,59 @@ def test_release_holds_the_stubs_and_data_but_no_solutions_or_tests(tmp_path, ca
 
 def test_student_readme_does_not_point_to_the_solutions():
     assert "solutions/" not in (ROOT / "labs" / "README.md").read_text()
+
+
+HOSTILE = r'''
+import os, sys
+from pathlib import Path
+here = Path.cwd()
+# 1. edit the tests: its own room's copy and the instructor's grading folder
+for test in list(here.parent.rglob("test_lab01.py")) + [Path(INSTRUCTOR_TESTS) / "test_lab01.py"]:
+    test.write_text("def test_applicable_edge_cases():\n    pass\n")
+(Path(INSTRUCTOR_TESTS) / "conftest.py").write_text("# gone\n")
+# 2. write outside its folder
+(here.parent / "escaped.txt").write_text("out")  # the room, outside the notebook's folder
+# 3. a JUnit report where everything passed, at the path pytest was given
+report = next(a.split("=", 1)[1] for a in sys.argv if a.startswith("--junitxml="))
+cases = "".join(f'<testcase classname="grading.test_lab01" name="{name}" time="0.1"/>' for name in NAMES)
+Path(report).write_text(f'<testsuites><testsuite name="pytest" tests="{len(NAMES)}">{cases}</testsuite></testsuites>')
+if EXIT:
+    os._exit(0)  # before pytest can write its own report
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("exit_early", [True, False])
+def test_a_hostile_notebook_cannot_raise_its_score(tmp_path, exit_early):
+    """A notebook that edits the tests, writes outside its folder and forges the JUnit report earns nothing, and
+    the student graded after it is graded with the pristine tests."""
+    from itdeploy_lite.labs.grade import grade_folder, grading_kit
+
+    tests = tmp_path / "instructor" / "grading"
+    tests.mkdir(parents=True)
+    shutil.copy(ROOT / "tests" / "grading" / "test_lab01.py", tests)
+    shutil.copy(ROOT / "tests" / "conftest.py", tmp_path / "instructor")
+    shutil.copytree(ROOT / "tests" / "fixtures", tmp_path / "instructor" / "fixtures")
+    pristine = {p: p.read_bytes() for p in (tests / "test_lab01.py", tmp_path / "instructor" / "conftest.py")}
+    names = grading_kit("01", tests / "test_lab01.py").tests
+    assert len(names) >= 10
+    notebook = nbformat.read(ROOT / "labs" / "01_pddl_and_validation.ipynb", as_version=4)  # the stubs: 0 points
+    code = f"INSTRUCTOR_TESTS = {str(tests)!r}\nNAMES = {names!r}\nEXIT = {exit_early}\n" + HOSTILE
+    notebook.cells.insert(1, nbformat.v4.new_code_cell(code, metadata={"tags": ["setup"]}))
+    submissions = tmp_path / "submissions"
+    (submissions / "mallory").mkdir(parents=True)
+    nbformat.write(notebook, submissions / "mallory" / "01_pddl_and_validation.ipynb")
+    (submissions / "zoe").mkdir()  # graded after mallory
+    shutil.copy(ROOT / "solutions" / "01_pddl_and_validation.ipynb", submissions / "zoe")
+    lines = []
+    scores = grade_folder(submissions, tmp_path / "scores.csv", tests_dir=tests, timeout=20, progress=lines.append)
+    mallory = [s for s in scores if s.student == "mallory"]
+    zoe = [s for s in scores if s.student == "zoe"]
+    assert len(mallory) == len(names) and not any(s.passed for s in mallory), [s for s in mallory if s.passed]
+    assert len(zoe) == len(names) and all(s.passed for s in zoe), [s for s in zoe if not s.passed]
+    if exit_early:
+        assert all("token" in s.message for s in mallory)
+    assert any("changed the grading files" in line for line in lines)
+    assert {p: p.read_bytes() for p in pristine} == pristine  # restored
+    rows = list(csv.DictReader((tmp_path / "scores.csv").open()))
+    assert {r["student"]: r["points"] for r in rows if r["exercise"] == "TOTAL"} == {"mallory": "0", "zoe": "3"}
