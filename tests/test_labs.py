@@ -351,6 +351,9 @@ CHEATS = {
     ("01", "apply"): "def apply(state, action):\n    return action.apply(state)",
     ("01", "validate_plan"): ("def validate_plan(task, plan):\n    from itdeploy_lite.planning import validate\n"
                               "    result = validate(task, plan)\n    return result.valid, result.failed_step"),
+    ("01", "explain_failure"): ("def explain_failure(task, plan):\n    from itdeploy_lite.planning import validate\n"
+                                "    r = validate(task, plan)\n    return None if r.valid else {'step': r.failed_step, "
+                                "'state': r.final_state, 'missing': [], 'present': []}"),
     ("03", "extract_actions"): ("def extract_actions(completion):\n    import itdeploy_lite.planning as planning\n"
                                 "    from itdeploy_lite.prompts import completion_plan_text\n"
                                 "    steps = planning.parse_plan(completion_plan_text(completion))\n"

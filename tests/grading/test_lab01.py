@@ -200,3 +200,74 @@ def test_validate_plan_keeps_an_atom_both_deleted_and_added(lab):
     plan = ["(ride b1 l1 l1)", "(ride b1 l1 l2)"]
     assert tuple(lab.validate_plan(task, plan)) == (True, None) == _run(task, plan)
     assert tuple(lab.validate_plan(task, ["(ride b1 l2 l1)"])) == (False, 1)
+
+
+# --- exercise 4: explain_failure ------------------------------------------------------------------------------
+LAMP_DOMAIN = """
+(define (domain lamp)
+  (:requirements :strips :negative-preconditions)
+  (:predicates (lamp ?l) (lit ?l) (broken ?l))
+  (:action relight :parameters (?l)
+    :precondition (and (lamp ?l) (not (broken ?l)))
+    :effect (and (not (lit ?l)) (lit ?l)))
+  (:action smash :parameters (?l)
+    :precondition (lamp ?l)
+    :effect (broken ?l)))
+"""
+LAMP_PROBLEM = """
+(define (problem one-lamp) (:domain lamp)
+  (:objects l1)
+  (:init (lamp l1))
+  (:goal (and (lit l1) (not (broken l1)))))
+"""
+
+
+def _explain(task, plan):
+    """A second implementation: run with _holds/_successor, then list what blocks the failing step or goal."""
+    state = task.init
+    for number, step in enumerate(plan, start=1):
+        words = step.strip().lstrip("(").rstrip(")").split()
+        try:
+            action = task.ground_action(words[0], words[1:]) if words else None
+        except (PlanStepError, ValueError):
+            action = None
+        if action is None:
+            return {"step": number, "state": state, "missing": [], "present": []}
+        if not _holds(state, action):
+            return {"step": number, "state": state, "missing": sorted(a for a in action.pre_pos if a not in state),
+                    "present": sorted(a for a in action.pre_neg if a in state)}
+        state = _successor(state, action)
+    missing = sorted(a for a in task.goal_pos if a not in state)
+    present = sorted(a for a in task.goal_neg if a in state)
+    return {"step": None, "state": state, "missing": missing, "present": present} if missing or present else None
+
+
+@pytest.mark.exercise("explain_failure")
+def test_explain_failure_by_hand(lab):
+    task, plan = _generated("blocksworld", seed=7)
+    assert lab.explain_failure(task, plan) is None
+    first = plan[0]
+    why = lab.explain_failure(task, [first, first])  # the hand is no longer empty after the first step
+    name, *args = first.strip("()").split()
+    assert why["step"] == 2 and why["state"] == _successor(task.init, task.ground_action(name, args))
+    assert ("handempty",) in why["missing"] and why["present"] == [] and why["missing"] == sorted(why["missing"])
+    assert lab.explain_failure(task, [first, "(teleport b1)"]) == {"step": 2, "state": why["state"], "missing": [], "present": []}
+    lamp = parse_task(LAMP_DOMAIN, LAMP_PROBLEM)
+    smashed = frozenset({("lamp", "l1"), ("broken", "l1")})
+    assert lab.explain_failure(lamp, ["(smash l1)", "(relight l1)"]) == {
+        "step": 2, "state": smashed, "missing": [], "present": [("broken", "l1")]}
+    # every step runs, the goal fails: the unmet positive goal and the true negative one
+    assert lab.explain_failure(lamp, ["(smash l1)"]) == {
+        "step": None, "state": smashed, "missing": [("lit", "l1")], "present": [("broken", "l1")]}
+    assert lab.explain_failure(lamp, ["(relight l1)"]) is None
+
+
+@pytest.mark.exercise("explain_failure")
+def test_explain_failure_on_mutated_plans(lab):
+    checked = 0
+    for domain in SIZES:
+        task, plan = _generated(domain, seed=9)
+        for _, candidate in [("none", plan)] + mutations(plan, task.objects, task.schemas, random.Random(9)):
+            assert lab.explain_failure(task, candidate) == _explain(task, candidate), (domain, candidate)
+            checked += 1
+    assert checked > 20

@@ -154,3 +154,49 @@ def test_first_generation_solved_in_the_default_run(lab):
     b9 = [0.0, 0.0, 0.0, 0.04, 0.04, 0.04]
     by_size = [{"b7": 0.24, "b9": v, "b10": 0.0} for v in b9]
     assert lab.first_generation_solved(by_size) == {"b7": 0, "b9": 3, "b10": None}
+
+
+# --- exercise 5 ---------------------------------------------------------------------------------------------
+def _pool(g, pass_k, greedy):
+    return {"generation": g, "pool_solved_fraction": pass_k, "pool_greedy_solved_fraction": greedy, "other": 1}
+
+
+@pytest.mark.exercise("gap_closed")
+def test_gap_closed_by_hand(lab):
+    rows = [_pool(0, 0.30, 0.20), _pool(1, 0.40, 0.25), _pool(2, 0.40, 0.40), _pool(3, 0.5, 0.38)]
+    result = lab.gap_closed(rows)
+    assert list(result) == [0, 1, 2]
+    assert result[0] == pytest.approx(0.5)            # (0.25 - 0.20) / (0.30 - 0.20)
+    assert result[1] == pytest.approx(1.0)            # (0.40 - 0.25) / 0.15
+    assert result[2] is None                          # no headroom at generation 2
+    assert lab.gap_closed(list(reversed(rows))) == result
+
+
+@pytest.mark.exercise("gap_closed")
+def test_gap_closed_negative_gaps_holes_and_errors(lab):
+    rows = [_pool(0, 0.5, 0.3), _pool(1, 0.5, 0.2), _pool(3, 0.6, 0.1), _pool(4, 0.2, 0.5)]
+    result = lab.gap_closed(rows)
+    assert list(result) == [0, 3]                     # generation 1 has no generation 2 after it
+    assert result[0] == pytest.approx(-0.5) and result[3] == pytest.approx(0.8)
+    assert lab.gap_closed([_pool(0, 0.5, 0.3)]) == {} and lab.gap_closed([]) == {}
+    with pytest.raises(ValueError):
+        lab.gap_closed([_pool(0, 0.5, 0.3), _pool(0, 0.4, 0.3)])
+
+
+# --- exercise 6 ---------------------------------------------------------------------------------------------
+@pytest.mark.exercise("collapse_summary")
+def test_collapse_summary_by_hand(lab):
+    result = lab.collapse_summary([0.2, 0.4, 0.5, 0.3, 0.5, 0.35])
+    assert result["best_generation"] == 2 and result["best"] == pytest.approx(0.5)   # the first of the tied maxima
+    assert result["final"] == pytest.approx(0.35) and result["drop"] == pytest.approx(0.15)
+    assert result["gain"] == pytest.approx(0.15)
+    assert set(result) == {"best_generation", "best", "final", "drop", "gain"}
+
+
+@pytest.mark.exercise("collapse_summary")
+def test_collapse_summary_edges(lab):
+    assert lab.collapse_summary([0.3]) == {"best_generation": 0, "best": 0.3, "final": 0.3, "drop": 0.0, "gain": 0.0}
+    falling = lab.collapse_summary([0.4, 0.3, 0.1])
+    assert falling["best_generation"] == 0 and falling["drop"] == pytest.approx(0.3) and falling["gain"] == pytest.approx(-0.3)
+    with pytest.raises(ValueError):
+        lab.collapse_summary([])
