@@ -20,7 +20,9 @@
 # 1. `softmax_scores` — the score $\nabla_\theta \log \pi_\theta(y \mid x)$ of a softmax policy;
 # 2. `reinforce_gradient` and `sft_gradient` — the two gradient estimates, side by side;
 # 3. `importance_weights` — the off-policy weight with its normaliser $Z_\beta / Z_\pi$;
-# 4. `self_normalised_weights` — the same weight when the success rates are unknown.
+# 4. `self_normalised_weights` — the same weight when the success rates are unknown;
+# 5. `reinforce_with_baseline` — REINFORCE with a baseline, where invalid plans become negative samples;
+# 6. `effective_sample_size` — how many samples a batch of importance-weighted samples is worth.
 #
 # The package's versions are in `itdeploy_lite.theory` (`gradients.py`, `offpolicy.py`); the checks below
 # compare yours with them.
@@ -430,6 +432,99 @@ ax.set(xlabel="relative bias of the Monte-Carlo mean", title="off-policy estimat
 ax.legend(loc="lower right")
 plt.tight_layout()
 plt.show()
+
+# %% [markdown]
+# ## Exercise 5 — REINFORCE with a baseline: what SFT never does
+#
+# SFT uses only the valid samples; an invalid plan changes nothing. REINFORCE with a **baseline** $b$,
+#
+# $$g_b = \frac{1}{N}\sum_i (R_i - b)\, s_i,$$
+#
+# gives every invalid sample the weight $-b$: a **negative sample**, whose probability the step pushes *down*.
+# Because $\mathbb{E}_{y\sim\pi}[s] = 0$ (the scores' policy-weighted mean is zero, exercise 1), the baseline
+# adds nothing in expectation: $g_b$ is unbiased for $\nabla Z_\pi$ for any constant $b$, and a $b$ near the
+# success rate lowers its variance. The package's explicit RL baseline, `itdeploy rl` (`itdeploy_lite.rl`),
+# uses the per-task version, GRPO's group advantage $(R_i - \bar R_x)/\sigma_x$ (`rl.group_advantages`).
+
+# %% tags=["exercise"]
+def reinforce_with_baseline(scores: torch.Tensor, rewards: torch.Tensor, baseline: float) -> torch.Tensor:
+    """REINFORCE with a constant baseline: g_b = (1/N) sum_i (R_i - b) s_i.
+
+    Args:
+        scores: ``(N, D)`` float64, s_i = grad log pi(y_i | x_i).
+        rewards: ``(N,)`` float64, R_i (1.0 valid, 0.0 invalid).
+        baseline: the constant b (a float). b = 0 is plain REINFORCE; with b > 0 every invalid sample
+            contributes -b s_i / N (a negative sample) and every valid one (1 - b) s_i / N.
+
+    Returns:
+        ``(D,)`` the estimate (the zero vector for a batch whose rewards all equal b).
+    """
+    ### BEGIN SOLUTION
+    return ((rewards - baseline).unsqueeze(-1) * scores).sum(dim=0) / scores.shape[0]
+    ### END SOLUTION
+
+
+# %% [markdown]
+# The same 2000 on-policy batches of 32 as in section 3: the mean lands on $\nabla Z_\pi$ whatever $b$, the
+# spread does not.
+
+# %%
+tasks, plans = T.sample(probs, (num_batches, batch), torch.Generator().manual_seed(0))  # from pi, as in section 3
+z = float(T.success_rate(theta, toy))
+print(f"{'baseline b':>12s} {'relative bias vs grad Z':>24s} {'total variance':>15s}")
+for b in (0.0, z, 1.0):
+    est = torch.stack([reinforce_with_baseline(scores[t, p], toy.valid[t, p], b) for t, p in zip(tasks, plans)])
+    st = off.summarise(est, grad_z)
+    print(f"{b:12.3f} {st['rel_bias']:24.3f} {float(est.var(0).sum()):15.5f}")
+
+# %% [markdown]
+# ## Exercise 6 — what importance weights cost: the effective sample size
+#
+# Section 4's weights make the off-policy estimate unbiased, but they are uneven: a few samples with large
+# $\pi/\beta$ carry most of the weight, and the estimate's variance grows. The **effective sample size**
+# $\mathrm{ESS} = (\sum_i w_i)^2 / \sum_i w_i^2$ says how many equally weighted samples the weighted batch is
+# worth: $N$ when all weights are equal, 1 when one sample carries everything. It equals
+# $N / (1 + \mathrm{CV}^2)$, with $\mathrm{CV}$ the weights' coefficient of variation (standard deviation over
+# mean): the variance of the weights is what shrinks the batch.
+
+# %% tags=["exercise"]
+def effective_sample_size(weights: torch.Tensor) -> float:
+    """Kish's effective sample size of importance weights: (sum w)^2 / sum w^2.
+
+    Args:
+        weights: ``(N,)`` non-negative weights (e.g. the valid samples' importance weights), not all zero.
+
+    Returns:
+        float in [1, N]: N for equal weights, 1 when one weight is non-zero; unchanged when all weights are
+        multiplied by the same positive number.
+
+    Raises:
+        ValueError: no weights, a negative weight, or all weights zero.
+    """
+    ### BEGIN SOLUTION
+    if weights.numel() == 0 or bool((weights < 0).any()) or not bool((weights > 0).any()):
+        raise ValueError("need at least one positive weight and no negative ones")
+    return float(weights.sum() ** 2 / (weights ** 2).sum())
+    ### END SOLUTION
+
+
+# %% [markdown]
+# The pool is the mixture $\beta$ of the three generations. The further $\pi$ is from it, the more uneven the
+# weights of a batch of 32 and the fewer samples its valid part is worth: on this toy the last generation
+# $\pi_2$ keeps most of the batch, the base $\pi_0$ and a policy trained three steps beyond $\pi_2$ about
+# 60% of it. Every generation the loop trains further from the pool's oldest plans pays this price, if it
+# weights them at all.
+
+# %%
+t, p = T.sample(logp_beta_all.exp(), (32,), torch.Generator().manual_seed(4))
+r = toy.valid[t, p]
+valid = r > 0
+print(f"valid samples in the batch: {int(valid.sum())}")
+for name, th in [("pi_0", thetas[0]), ("pi_2 (the last generation)", thetas[2]),
+                 ("pi_2 + 3 more steps", T.generations(toy, num_generations=6)[-1])]:
+    lp = T.log_probs(th, toy)[t, p]
+    w = importance_weights(lp, logp_beta_all[t, p], 1.0, 1.0)[valid]
+    print(f"pi = {name:27s} ESS {effective_sample_size(w):5.1f} of {int(valid.sum())}")
 
 # %% [markdown]
 # ## 6. What the loop really optimises

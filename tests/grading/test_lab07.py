@@ -200,3 +200,60 @@ def test_exact_weights_remove_the_off_policy_bias(lab):
     s_drop = off.summarise(torch.stack(drop), targets["grad_log_z"])
     assert s_exact["rel_bias"] <= 4 * s_exact["noise"], s_exact
     assert s_drop["rel_bias"] > 4 * s_drop["noise"], (s_drop, s_exact)
+
+
+# --- exercise 5: reinforce_with_baseline ----------------------------------------------------------------------
+@pytest.mark.exercise("reinforce_with_baseline")
+def test_reinforce_with_baseline_by_hand(lab):
+    scores = torch.tensor([[1.0, 0.0], [0.0, 2.0], [3.0, 3.0], [-1.0, 5.0]], dtype=F64)
+    reward = torch.tensor([1.0, 0.0, 1.0, 0.0], dtype=F64)
+    assert torch.allclose(lab.reinforce_with_baseline(scores, reward, 0.0), torch.tensor([1.0, 0.75], dtype=F64))
+    # b = 0.5: valid samples weigh +0.5, invalid ones -0.5 (negative samples)
+    expected = (0.5 * (scores[0] + scores[2]) - 0.5 * (scores[1] + scores[3])) / 4
+    assert torch.allclose(lab.reinforce_with_baseline(scores, reward, 0.5), expected)
+    # a batch of only invalid samples moves with b > 0 (SFT would not move at all)
+    assert torch.allclose(lab.reinforce_with_baseline(scores[[1, 3]], reward[[1, 3]], 1.0),
+                          -(scores[1] + scores[3]) / 2)
+    assert torch.equal(lab.reinforce_with_baseline(scores, torch.full((4,), 0.3, dtype=F64), 0.3), torch.zeros(2, dtype=F64))
+
+
+@pytest.mark.exercise("reinforce_with_baseline")
+def test_a_baseline_keeps_reinforce_unbiased_and_lowers_its_variance(lab):
+    toy = T.make_toy()
+    theta = T.generations(toy)[-1]
+    scores = _jacobian_scores(toy, theta)
+    tasks, plans = T.sample(T.log_probs(theta, toy).exp(), (800, 24), torch.Generator().manual_seed(7))
+    z = float(T.success_rate(theta, toy))
+    variance = {}
+    for b in (0.0, z, 1.0):
+        est = torch.stack([lab.reinforce_with_baseline(scores[t, p], toy.valid[t, p], b) for t, p in zip(tasks, plans)])
+        st = off.summarise(est, T.grad_success_rate(theta, toy))
+        assert st["rel_bias"] <= 4 * st["noise"], (b, st)
+        variance[b] = float(est.var(0).sum())
+    assert variance[z] < variance[0.0] and variance[z] < variance[1.0], variance
+
+
+# --- exercise 6: effective_sample_size ------------------------------------------------------------------------
+@pytest.mark.exercise("effective_sample_size")
+def test_effective_sample_size_by_hand(lab):
+    assert lab.effective_sample_size(torch.ones(7, dtype=F64)) == pytest.approx(7.0)
+    assert lab.effective_sample_size(torch.tensor([0.0, 5.0, 0.0], dtype=F64)) == pytest.approx(1.0)
+    assert lab.effective_sample_size(torch.tensor([1.0, 2.0, 3.0], dtype=F64)) == pytest.approx(36 / 14)
+    assert isinstance(lab.effective_sample_size(torch.tensor([1.0, 2.0], dtype=F64)), float)
+
+
+@pytest.mark.exercise("effective_sample_size")
+def test_effective_sample_size_is_n_over_one_plus_cv_squared(lab):
+    gen = torch.Generator().manual_seed(3)
+    for n in (2, 10, 50):
+        w = torch.rand(n, generator=gen, dtype=F64) ** 3
+        cv2 = float(w.var(unbiased=False) / w.mean() ** 2)
+        assert lab.effective_sample_size(w) == pytest.approx(n / (1 + cv2), rel=1e-9)
+        assert lab.effective_sample_size(17.0 * w) == pytest.approx(lab.effective_sample_size(w), rel=1e-9)
+
+
+@pytest.mark.exercise("effective_sample_size")
+def test_effective_sample_size_rejects_bad_weights(lab):
+    for bad in (torch.zeros(3, dtype=F64), torch.tensor([1.0, -0.5], dtype=F64), torch.zeros(0, dtype=F64)):
+        with pytest.raises(ValueError):
+            lab.effective_sample_size(bad)
