@@ -374,8 +374,9 @@ print(f"10 steps in {time.perf_counter() - start:.1f} s; losses",
 # %% [markdown]
 # ### On a GPU: the paper's recipe on Qwen3
 #
-# With a CUDA GPU, `default_choice()` picks Unsloth and Qwen3-0.6B in 4-bit (the paper used Qwen3-4B-Thinking;
-# the 0.6B model fits a free Colab T4). The cell below — tagged `gpu`, skipped in CI, a no-op on a CPU —
+# With a CUDA GPU, `default_choice()` picks Unsloth and Qwen3-0.6B in 4-bit (the paper used Qwen3-4B-Thinking,
+# which in 4-bit also fits a free Colab T4's memory; what rules it out there is generation time: thousands of
+# thinking tokens per plan, for k plans per task and hundreds of tasks per generation). The cell below — tagged `gpu`, skipped in CI, a no-op on a CPU —
 # warm-starts it on reference plans with the preset's LoRA and optimizer settings: the rows are the PDDL
 # prompts of Lab 03 (`itdeploy_lite.llm.sft_row`) and their witness plans.
 
