@@ -110,13 +110,13 @@ def test_grade_writes_one_csv_for_the_class(tmp_path):
     rows = list(csv.DictReader(out.open()))
     assert list(rows[0]) == ["student", "lab", "exercise", "points", "tests", "seconds", "message"]
     exercises = [row["exercise"] for row in rows if row["student"] == "alice" and row["exercise"] != "TOTAL"]
-    assert exercises == ["applicable", "apply", "validate_plan"]  # one point per exercise, not per test
+    assert exercises == ["applicable", "apply", "validate_plan", "explain_failure"]  # one point per exercise, not per test
     for student, expected in (("alice", "1"), ("bob", "0")):
         mine = [row for row in rows if row["student"] == student and row["exercise"] != "TOTAL"]
         assert [row["exercise"] for row in mine] == exercises and {row["lab"] for row in mine} == {"01"}
         assert {row["points"] for row in mine} == {expected}, mine
     alice = {row["exercise"]: row for row in rows if row["student"] == "alice"}
-    assert alice["applicable"]["tests"] == "3/3" and alice["TOTAL"]["points"] == "3"
+    assert alice["applicable"]["tests"] == "3/3" and alice["TOTAL"]["points"] == "4"
     bob = {row["exercise"]: row for row in rows if row["student"] == "bob"}
     assert bob["TOTAL"]["points"] == "0" and "NotImplementedError" in bob["apply"]["message"]
 
@@ -539,4 +539,4 @@ def test_a_hostile_notebook_cannot_raise_its_score(tmp_path, exit_early):
     assert any("changed the grading files" in line for line in lines)
     assert {p: p.read_bytes() for p in pristine} == pristine  # restored
     rows = list(csv.DictReader((tmp_path / "scores.csv").open()))
-    assert {r["student"]: r["points"] for r in rows if r["exercise"] == "TOTAL"} == {"mallory": "0", "zoe": "3"}
+    assert {r["student"]: r["points"] for r in rows if r["exercise"] == "TOTAL"} == {"mallory": "0", "zoe": "4"}
