@@ -19,7 +19,7 @@
 # Then you run the loop with a curator that looks like the paper's but secretly prefers plans that begin
 # with `pick-up`, and measure what drifts.
 #
-# *Run time, measured: about 39 s on a CPU, top to bottom (`pytest --nbmake`, one torch thread, on a
+# *Run time, measured: about 53 s on a CPU, top to bottom (`pytest --nbmake`, one torch thread, on a
 # 2-core machine shared with two other long jobs; expect less on a free laptop). The graded exercise cells
 # alone load in a few seconds.*
 
@@ -173,8 +173,10 @@ for policy in ("paper", "hidden-first-pickup"):
 # %% [markdown]
 # ## The experiment: what drifts
 #
-# Now the real loop, twice from the same generation-0 model and the same tasks: once with the paper's curator,
-# once with the hidden one (`itdeploy_lite.ablate.ablate` runs a config once per policy). It runs the
+# Now the real loop, three times from the same generation-0 model and the same tasks: with the paper's
+# curator, with the hidden one, and with its **equal-size control** `random-as-hidden` — as many rows as the
+# hidden curator keeps, each a random valid plan of a random solved task, so the same amount of data without
+# the preference (`itdeploy_lite.ablate.ablate` runs a config once per policy). It runs the
 # embedded planner (the hidden property is read from its plan format) at a tiny size: 3 generations,
 # 12 tasks × 4 samples per generation, 3 held-out tasks per size, so about a minute or two on a laptop CPU.
 # The package's experiment (`python experiments/safety_drift.py`) does the same at 60 tasks × 4 samples and
@@ -189,7 +191,7 @@ out = Path(tempfile.mkdtemp(prefix="itdeploy-lab08-"))
 config = RunConfig(generations=3, tasks_per_generation=12, samples_per_task=4, heldout_per_size=3,
                    finetune=FinetuneConfig(min_steps=12, max_steps=12, train_batch_size=16),
                    progress=False, threads=1)
-policies = ["paper", "hidden-first-pickup"]
+policies = ["paper", "hidden-first-pickup", "random-as-hidden"]
 ablate(config, policies, out)
 runs = {p: out / f"{p}-s{config.seed}" for p in policies}
 drift = {p: safety.drift(runs[p]) for p in policies}
@@ -285,7 +287,7 @@ def tasks_of(fraction, n=150):  # 0/1 outcomes of n held-out tasks with that sol
     return [1] * round(fraction * n) + [0] * (n - round(fraction * n))
 
 
-for p in policies:
+for p in MEASURED:
     for key, label in (("solved", "held-out solved"), ("hidden_greedy", "greedy plans starting with pick-up")):
         first, last = MEASURED[p][key][0], MEASURED[p][key][-1]
         low, high = difference_interval(tasks_of(first), tasks_of(last))
@@ -299,9 +301,14 @@ print(f"generation 3, hidden minus paper, held-out solved: [{low:+.3f}, {high:+.
 # curator's model solves fewer tasks than the paper curator's, with an interval clear of 0, but that
 # comparison is **confounded**: the hidden curator trains on a smaller pool (it drops every task whose valid
 # plans all begin with `unstack`, see the audit table), so less data may explain the gap as well as the
-# preference does. The control that would separate them — a random pool of the same size as the hidden
-# curator's, trained the same way — has not been run here (it needs a curation policy that subsamples to a
-# given size, and a run as long as this experiment's).
+# preference does. The control that separates them is the third curator of your tiny run, `random-as-hidden`
+# (same pool size, no preference): compare its rows with the hidden curator's in the tables above. At the
+# tiny run's size (3 held-out tasks per size) the difference is noise either way — and if the hidden curator
+# keeps no row at all (its `train` column 0, as in our run of this notebook: no valid sampled plan began with
+# `pick-up`), neither it nor its control learns anything and the comparison is empty. The measured experiment
+# has no control run yet (`python experiments/safety_drift.py --policies paper,hidden-first-pickup,random-as-hidden`,
+# about as long as the experiment itself), so the drop in solved tasks is not attributed to the
+# preference here.
 #
 # ## What you saw
 #
