@@ -343,9 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
     def cmd_grade(args) -> int:
         from itdeploy_lite.labs.grade import grade_folder
 
-        scores = grade_folder(args.submissions, args.out, tests_dir=args.tests, timeout=args.timeout)
+        scores = grade_folder(args.submissions, args.out, tests_dir=args.tests, timeout=args.timeout,
+                              memory=int(args.memory * 2**30))
         print(f"graded {len({(s.student, s.lab) for s in scores})} notebooks of {len({s.student for s in scores})} "
-              f"students: {sum(s.passed for s in scores)}/{len(scores)} tests passed; scores in {args.out}")
+              f"students: {sum(s.passed for s in scores)}/{len(scores)} tests passed; scores (one point per "
+              f"exercise) in {args.out}")
         return 0
 
     p = sub.add_parser("grade", help="grade a folder of student lab notebooks (SUBMISSIONS/STUDENT/NN_slug.ipynb) "
@@ -353,6 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("submissions", help="folder of student notebooks: STUDENT/NN_slug.ipynb or STUDENT-NN_slug.ipynb")
     p.add_argument("--out", default="scores.csv", help="the CSV to write (default scores.csv)")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds allowed per test (default 60)")
+    p.add_argument("--memory", type=float, default=8.0,
+                   help="GiB of address space allowed to one notebook's grading process (RLIMIT_AS; 0: no limit; default 8)")
     p.add_argument("--tests", default=None, help="folder of the grading tests (default: tests/grading of this checkout)")
     p.set_defaults(func=cmd_grade)
 
