@@ -540,3 +540,26 @@ def test_a_hostile_notebook_cannot_raise_its_score(tmp_path, exit_early):
     assert {p: p.read_bytes() for p in pristine} == pristine  # restored
     rows = list(csv.DictReader((tmp_path / "scores.csv").open()))
     assert {r["student"]: r["points"] for r in rows if r["exercise"] == "TOTAL"} == {"mallory": "0", "zoe": "4"}
+
+
+@pytest.mark.slow
+def test_a_submission_sees_neither_the_repository_nor_other_submissions(tmp_path):
+    """In its room a notebook's sys.path holds no folder with solutions/ (the repository), and its working
+    directory holds only its own copy: a probe cell that checks this loads, so the solution earns its points."""
+    from itdeploy_lite.labs.grade import grade_folder
+
+    probe = ("import os, sys\n"
+             "from pathlib import Path\n"
+             "assert not [p for p in sys.path if p and (Path(p) / 'solutions').is_dir()], sys.path\n"
+             "assert sorted(os.listdir('.')) == ['01_pddl_and_validation.ipynb'], os.listdir('.')\n"
+             f"assert not any(str(Path(p).resolve()).startswith({str(tmp_path)!r}) for p in sys.path if p)\n")
+    notebook = nbformat.read(ROOT / "solutions" / "01_pddl_and_validation.ipynb", as_version=4)
+    notebook.cells.insert(1, nbformat.v4.new_code_cell(probe, metadata={"tags": ["setup"]}))
+    submissions = tmp_path / "submissions"
+    (submissions / "pat").mkdir(parents=True)
+    nbformat.write(notebook, submissions / "pat" / "01_pddl_and_validation.ipynb")
+    (submissions / "quinn").mkdir()
+    shutil.copy(ROOT / "labs" / "01_pddl_and_validation.ipynb", submissions / "quinn")
+    scores = grade_folder(submissions, tmp_path / "scores.csv", timeout=20, progress=lambda line: None)
+    pat = [s for s in scores if s.student == "pat"]
+    assert pat and all(s.passed for s in pat), [s.message for s in pat if not s.passed][:3]
