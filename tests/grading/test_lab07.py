@@ -3,7 +3,7 @@ self_normalised_weights.
 
 Expectations are independent of the package's answers (``toy.scores``, ``offpolicy.exact_weights``,
 ``density_ratio`` and ``self_normalised_weights``, which the grader makes unavailable to the notebook):
-autograd (the Jacobian of the log-softmax; the gradients of the REINFORCE and SFT objectives), values
+autograd (the Jacobian of the log-softmax; the gradients of the REINFORCE and SFT objectives, written in the test), values
 computed by hand, and properties (unbiasedness over many batches, invariance to a common shift). Edge cases: a
 single task given as (K, D), large logits, a batch with no valid sample, very negative log-probabilities.
 """
@@ -13,7 +13,6 @@ import torch
 
 from itdeploy_lite.theory import offpolicy as off
 from itdeploy_lite.theory import toy as T
-from itdeploy_lite.theory.gradients import flat_grad, reinforce_objective, sft_objective
 
 F64 = torch.float64
 
@@ -34,10 +33,13 @@ def toy_batch():
     return toy, theta, tasks, plans, reward
 
 
-def _package_grads(toy, theta, tasks, plans, reward):
+def _autograd_grads(toy, theta, tasks, plans, reward):
     th = theta.clone().requires_grad_()
     logp = T.log_probs(th, toy)[tasks, plans]
-    return flat_grad(reinforce_objective(logp, reward), [th]), flat_grad(sft_objective(logp, reward), [th])
+    # the two surrogate objectives written out here: mean of R log pi over all samples, and over the valid ones
+    (g_rl,) = torch.autograd.grad((reward * logp).sum() / len(reward), th, retain_graph=True)
+    (g_sft,) = torch.autograd.grad((reward * logp).sum() / reward.sum(), th)
+    return g_rl, g_sft
 
 
 def _jacobian_scores(toy, theta):
@@ -78,7 +80,7 @@ def test_softmax_scores_are_finite_for_large_logits(lab, toy_batch):
 def test_reinforce_gradient_is_autograd_of_the_objective(lab, toy_batch):
     toy, theta, tasks, plans, reward = toy_batch
     scores = _jacobian_scores(toy, theta)[tasks, plans]
-    g_rl, _ = _package_grads(toy, theta, tasks, plans, reward)
+    g_rl, _ = _autograd_grads(toy, theta, tasks, plans, reward)
     assert torch.allclose(lab.reinforce_gradient(scores, reward), g_rl, atol=1e-12)
 
 
@@ -86,7 +88,7 @@ def test_reinforce_gradient_is_autograd_of_the_objective(lab, toy_batch):
 def test_sft_gradient_is_autograd_of_the_objective(lab, toy_batch):
     toy, theta, tasks, plans, reward = toy_batch
     scores = _jacobian_scores(toy, theta)[tasks, plans]
-    _, g_sft = _package_grads(toy, theta, tasks, plans, reward)
+    _, g_sft = _autograd_grads(toy, theta, tasks, plans, reward)
     assert torch.allclose(lab.sft_gradient(scores, reward), g_sft, atol=1e-12)
 
 
