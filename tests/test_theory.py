@@ -204,3 +204,45 @@ def test_self_normalised_weights_average_one_over_valid_and_survive_empty_batche
     w = off.self_normalised_weights(logp_pi, logp_beta, reward)
     assert torch.allclose((w * reward)[0].sum() / reward[0].sum(), torch.tensor(1.0, dtype=torch.float64))
     assert torch.equal(w[1], torch.zeros(3, dtype=torch.float64))
+
+
+# --- how far the loop's update is from REINFORCE (issue 13) --------------------------------------------------
+
+
+def test_loop_gap_reference_row_is_reinforce_and_departures_are_not():
+    from itdeploy_lite.theory import toy as T
+    from itdeploy_lite.theory.loop_gap import departures
+
+    toy = T.make_toy()
+    thetas = T.generations(toy)
+    lengths = torch.randint(4, 13, toy.valid.shape, generator=torch.Generator().manual_seed(0)) * 6
+    rows = departures(toy, thetas, lengths)
+    assert rows[0]["cosine"] == pytest.approx(1.0, abs=1e-3) and rows[0]["z_after"] > rows[0]["z_before"]
+    assert len(rows) == 7 and all(r["cosine"] < 0.99 for r in rows[1:])
+    assert rows[2]["cosine"] < 0  # the pool of older generations points away on this toy (lab 07, step 5)
+    # with equal lengths the token mean is the sequence mean: back to REINFORCE
+    assert departures(toy, thetas, torch.full_like(lengths, 7))[5]["cosine"] == pytest.approx(1.0, abs=1e-3)
+    with pytest.raises(ValueError):
+        departures(toy, thetas, lengths * 0)
+
+
+def test_shortest_valid_distribution_exact_and_sampled():
+    from itdeploy_lite.theory import toy as T
+    from itdeploy_lite.theory.loop_gap import shortest_valid_distribution, valid_distribution
+
+    toy = T.make_toy(num_tasks=3, num_plans=5, dim=3, seed=2)
+    probs = T.log_probs(T.generations(toy)[-1], toy).exp()
+    lengths = torch.randint(1, 4, toy.valid.shape, generator=torch.Generator().manual_seed(1)).double()
+    # one sample per task: the kept plan is the drawn one when valid
+    assert torch.allclose(shortest_valid_distribution([probs], toy, lengths, 1), valid_distribution(probs, toy))
+    exact = shortest_valid_distribution([probs, probs], toy, lengths, 2)  # 2 generations x 2 samples = 4 draws
+    gen = torch.Generator().manual_seed(0)
+    counts = torch.zeros_like(exact)
+    order = lengths * 5 + torch.arange(5, dtype=torch.float64)
+    for _ in range(20000):
+        x = int(torch.randint(3, (1,), generator=gen))
+        drawn = torch.multinomial(probs[x], 4, replacement=True, generator=gen)
+        valid = [int(k) for k in drawn if toy.valid[x, k] > 0]
+        if valid:
+            counts[x, min(valid, key=lambda k: order[x, k])] += 1
+    assert torch.allclose(counts / counts.sum(), exact, atol=0.01)

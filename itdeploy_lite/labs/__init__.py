@@ -8,6 +8,6 @@
 - :mod:`.grade` grades a folder of student notebooks into one CSV: ``itdeploy grade SUBMISSIONS``.
 """
 
-from itdeploy_lite.labs.grading import LabLoadError, load_exercises
+from itdeploy_lite.labs.grading import LabLoadError, ReferenceUnavailable, load_exercises
 
-__all__ = ["LabLoadError", "load_exercises"]
+__all__ = ["LabLoadError", "ReferenceUnavailable", "load_exercises"]

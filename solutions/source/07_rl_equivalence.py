@@ -3,23 +3,33 @@
 #
 # Iterative deployment fine-tunes each generation on the valid plans of earlier generations. Nobody writes
 # down a reward, yet Corrêa et al. ([arXiv 2512.24940](https://arxiv.org/abs/2512.24940), section on the
-# connection to reinforcement learning) show that the loop *is* reinforcement learning:
+# connection to reinforcement learning) relate the loop to reinforcement learning with two statements:
 #
-# * **on-policy**, supervised fine-tuning (SFT) on a policy's own valid samples follows the **REINFORCE**
-#   gradient with the binary reward $R = \mathbb{1}[\text{plan valid}]$, scaled by $N/N^+$;
-# * **off-policy**, SFT on a pool sampled by earlier generations (the **behaviour policy** $\beta$) is
-#   **importance-weighted** REINFORCE, with the weight $\frac{\pi}{\beta}\cdot\frac{Z_\beta}{Z_\pi}$.
+# * **on-policy**, one gradient step of supervised fine-tuning (SFT) on a policy's own valid samples, each
+#   weighted $1/N^+$, points along the **REINFORCE** gradient with the binary reward
+#   $R = \mathbb{1}[\text{plan valid}]$ (the two differ by the factor $N^+/N$);
+# * **off-policy**, SFT on a pool sampled by earlier generations (the **behaviour policy** $\beta$) becomes
+#   REINFORCE again only with the **importance weight** $\frac{\pi}{\beta}\cdot\frac{Z_\beta}{Z_\pi}$ — which the
+#   loop does not apply.
 #
 # This lab derives both statements step by step and checks every step numerically, in float64, on a toy
-# policy whose expectations are finite sums (`itdeploy_lite.theory.toy`). You write four small functions:
+# policy whose expectations are finite sums (`itdeploy_lite.theory.toy`). Then (section 6) it measures how far
+# the loop we actually run — shortest plan per task, pooled generations, retrained from the base for several
+# epochs, a token-mean loss — is from those statements. You write four small functions:
 #
 # 1. `softmax_scores` — the score $\nabla_\theta \log \pi_\theta(y \mid x)$ of a softmax policy;
 # 2. `reinforce_gradient` and `sft_gradient` — the two gradient estimates, side by side;
 # 3. `importance_weights` — the off-policy weight with its normaliser $Z_\beta / Z_\pi$;
-# 4. `self_normalised_weights` — the same weight when the success rates are unknown.
+# 4. `self_normalised_weights` — the same weight when the success rates are unknown;
+# 5. `reinforce_with_baseline` — REINFORCE with a baseline, where invalid plans become negative samples;
+# 6. `effective_sample_size` — how many samples a batch of importance-weighted samples is worth.
 #
 # The package's versions are in `itdeploy_lite.theory` (`gradients.py`, `offpolicy.py`); the checks below
 # compare yours with them.
+#
+# *Run time, measured: about 7 s on a CPU, top to bottom (`pytest --nbmake`, one torch thread, on a
+# 2-core machine shared with two other long jobs; expect less on a free laptop). The graded exercise cells
+# alone load in a few seconds.*
 
 # %% tags=["setup"]
 import torch
@@ -120,13 +130,16 @@ assert torch.allclose(scores, jacobian, atol=1e-12)
 # $s_i = \nabla_\theta \log \pi_\theta(y_i \mid x_i)$, $R_i = R(x_i, y_i)$ and $N^+ = \sum_i R_i$, the number of
 # valid plans.
 #
-# **Step 1 — SFT on the valid samples.** The loop keeps the valid plans and minimises their negative
-# log-likelihood (the cross-entropy loss of `SFTTrainer`, on the completion only):
+# **Step 1 — SFT on the valid samples.** Keep the valid plans and minimise their mean negative
+# log-likelihood, one weight $1/N^+$ per *sequence*:
 #
 # $$L_{\text{SFT}}(\theta) = -\frac{1}{N^+} \sum_{i:\,R_i = 1} \log \pi_\theta(y_i \mid x_i),
 # \qquad g_{\text{SFT}} = -\nabla_\theta L_{\text{SFT}} = \frac{1}{N^+} \sum_{i:\,R_i=1} s_i .$$
 #
-# ($g$ is the ascent direction, minus the gradient of the loss.)
+# ($g$ is the ascent direction, minus the gradient of the loss.) TRL's `SFTTrainer`, which the loop uses, and
+# lab 05's `completion_loss` average over the batch's completion *tokens* instead, so a long plan weighs more
+# than a short one within a batch, and a batch of long plans takes a smaller step per plan; section 6
+# measures the difference.
 #
 # **Step 2 — the log-derivative trick.** Since $\nabla \pi = \pi\, \nabla \log \pi$,
 #
@@ -268,8 +281,10 @@ print(f"Z_pi = {float(T.success_rate(theta, toy)):.3f}: grad log Z = grad Z / Z,
 #
 # **Step 7 — the normaliser matters.** Drop $Z_\beta/Z_\pi$ and keep only $\pi/\beta$: then
 # $\mathbb{E}[g] = \frac{Z_\pi}{Z_\beta}\nabla\log Z_\pi$, the right direction with a step too long by
-# $Z_\pi/Z_\beta$ (later generations are better than the pool, so $Z_\pi > Z_\beta$). The relative bias is
-# $|Z_\pi/Z_\beta - 1|$.
+# $Z_\pi/Z_\beta$ (on this toy $\pi$ is the latest, best generation, so $Z_\pi > Z_\beta$ and the step is too long).
+# The relative bias is $|Z_\pi/Z_\beta - 1|$. Careful with reading this into the loop: the loop retrains every
+# generation **from the base** $\pi_0$, so the parameters at which its gradient is taken are $\pi_0$'s, whose
+# success rate is *below* the pool's; section 6 measures what that does.
 #
 # **Step 8 — without knowing the Z's.** $\mathbb{E}_{\beta(\cdot\mid\text{valid})}[\pi/\beta] =
 # \sum D\,\beta R/Z_\beta \cdot \pi/\beta = Z_\pi / Z_\beta$, so the mean of $\pi/\beta$ over the batch's valid
@@ -423,18 +438,155 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
+# ## Exercise 5 — REINFORCE with a baseline: what SFT never does
+#
+# SFT uses only the valid samples; an invalid plan changes nothing. REINFORCE with a **baseline** $b$,
+#
+# $$g_b = \frac{1}{N}\sum_i (R_i - b)\, s_i,$$
+#
+# gives every invalid sample the weight $-b$: a **negative sample**, whose probability the step pushes *down*.
+# Because $\mathbb{E}_{y\sim\pi}[s] = 0$ (the scores' policy-weighted mean is zero, exercise 1), the baseline
+# adds nothing in expectation: $g_b$ is unbiased for $\nabla Z_\pi$ for any constant $b$, and a $b$ near the
+# success rate lowers its variance. The package's explicit RL baseline, `itdeploy rl` (`itdeploy_lite.rl`),
+# uses the per-task version, GRPO's group advantage $(R_i - \bar R_x)/\sigma_x$ (`rl.group_advantages`).
+
+# %% tags=["exercise"]
+def reinforce_with_baseline(scores: torch.Tensor, rewards: torch.Tensor, baseline: float) -> torch.Tensor:
+    """REINFORCE with a constant baseline: g_b = (1/N) sum_i (R_i - b) s_i.
+
+    Args:
+        scores: ``(N, D)`` float64, s_i = grad log pi(y_i | x_i).
+        rewards: ``(N,)`` float64, R_i (1.0 valid, 0.0 invalid).
+        baseline: the constant b (a float). b = 0 is plain REINFORCE; with b > 0 every invalid sample
+            contributes -b s_i / N (a negative sample) and every valid one (1 - b) s_i / N.
+
+    Returns:
+        ``(D,)`` the estimate (the zero vector for a batch whose rewards all equal b).
+    """
+    ### BEGIN SOLUTION
+    return ((rewards - baseline).unsqueeze(-1) * scores).sum(dim=0) / scores.shape[0]
+    ### END SOLUTION
+
+
+# %% [markdown]
+# The same 2000 on-policy batches of 32 as in section 3: the mean lands on $\nabla Z_\pi$ whatever $b$, the
+# spread does not.
+
+# %%
+tasks, plans = T.sample(probs, (num_batches, batch), torch.Generator().manual_seed(0))  # from pi, as in section 3
+z = float(T.success_rate(theta, toy))
+print(f"{'baseline b':>12s} {'relative bias vs grad Z':>24s} {'total variance':>15s}")
+for b in (0.0, z, 1.0):
+    est = torch.stack([reinforce_with_baseline(scores[t, p], toy.valid[t, p], b) for t, p in zip(tasks, plans)])
+    st = off.summarise(est, grad_z)
+    print(f"{b:12.3f} {st['rel_bias']:24.3f} {float(est.var(0).sum()):15.5f}")
+
+# %% [markdown]
+# ## Exercise 6 — what importance weights cost: the effective sample size
+#
+# Section 4's weights make the off-policy estimate unbiased, but they are uneven: a few samples with large
+# $\pi/\beta$ carry most of the weight, and the estimate's variance grows. The **effective sample size**
+# $\mathrm{ESS} = (\sum_i w_i)^2 / \sum_i w_i^2$ says how many equally weighted samples the weighted batch is
+# worth: $N$ when all weights are equal, 1 when one sample carries everything. It equals
+# $N / (1 + \mathrm{CV}^2)$, with $\mathrm{CV}$ the weights' coefficient of variation (standard deviation over
+# mean): the variance of the weights is what shrinks the batch.
+
+# %% tags=["exercise"]
+def effective_sample_size(weights: torch.Tensor) -> float:
+    """Kish's effective sample size of importance weights: (sum w)^2 / sum w^2.
+
+    Args:
+        weights: ``(N,)`` non-negative weights (e.g. the valid samples' importance weights), not all zero.
+
+    Returns:
+        float in [1, N]: N for equal weights, 1 when one weight is non-zero; unchanged when all weights are
+        multiplied by the same positive number.
+
+    Raises:
+        ValueError: no weights, a negative weight, or all weights zero.
+    """
+    ### BEGIN SOLUTION
+    if weights.numel() == 0 or bool((weights < 0).any()) or not bool((weights > 0).any()):
+        raise ValueError("need at least one positive weight and no negative ones")
+    return float(weights.sum() ** 2 / (weights ** 2).sum())
+    ### END SOLUTION
+
+
+# %% [markdown]
+# The pool is the mixture $\beta$ of the three generations. The further $\pi$ is from it, the more uneven the
+# weights of a batch of 32 and the fewer samples its valid part is worth: on this toy the last generation
+# $\pi_2$ keeps most of the batch, the base $\pi_0$ and a policy trained three steps beyond $\pi_2$ about
+# 60% of it. Every generation the loop trains further from the pool's oldest plans pays this price, if it
+# weights them at all.
+
+# %%
+t, p = T.sample(logp_beta_all.exp(), (32,), torch.Generator().manual_seed(4))
+r = toy.valid[t, p]
+valid = r > 0
+print(f"valid samples in the batch: {int(valid.sum())}")
+for name, th in [("pi_0", thetas[0]), ("pi_2 (the last generation)", thetas[2]),
+                 ("pi_2 + 3 more steps", T.generations(toy, num_generations=6)[-1])]:
+    lp = T.log_probs(th, toy)[t, p]
+    w = importance_weights(lp, logp_beta_all[t, p], 1.0, 1.0)[valid]
+    print(f"pi = {name:27s} ESS {effective_sample_size(w):5.1f} of {int(valid.sum())}")
+
+# %% [markdown]
+# ## 6. What the loop really optimises
+#
+# Everything above is about one gradient step of sequence-mean SFT on the policy's own valid samples (or on an
+# importance-weighted pool). The loop (`itdeploy run`, labs 04-06) departs from that in five ways:
+#
+# 1. **shortest plan per task** — curation keeps, per task, only the shortest valid plan of its samples. Whether
+#    a plan is kept depends on the *other* samples of the task, so the "reward" is not a fixed $R(x, y)$ and
+#    step 4's identity does not apply to it; the kept plans follow a distribution of their own;
+# 2. **pooling** — the pool holds the plans of generations $0..g$ (step 5: it fits $\beta$, not $\pi$);
+# 3. **retraining from the base** — generation $g+1$ starts from $\pi_0$, not from the deployed $\pi_g$;
+# 4. **several epochs** — many optimiser steps on one fixed pool, not one small step;
+# 5. **token mean** — TRL averages the loss over tokens (with a batch of one plan, each score is divided by
+#    the plan's length; larger batches dilute this, they do not remove it).
+#
+# On the toy each departure is an exact expectation, so we can take it alone and measure the **cosine**
+# between the update it makes (the parameters after training minus $\theta_g$) and the REINFORCE direction
+# $\nabla Z(\theta_g)$ at the deployed policy: 1 is a REINFORCE step, 0 orthogonal, negative lowers the success
+# rate to first order. `itdeploy_lite.theory.loop_gap.departures` trains the toy on the data distribution of
+# each variant (full-batch gradient ascent on $\mathbb{E}_{\text{data}}[\log\pi_\theta]$, no sampling noise); plan
+# lengths are drawn at random (24-72 tokens), 4 samples per task and generation.
+
+# %%
+from itdeploy_lite.theory.loop_gap import departures
+
+lengths = torch.randint(4, 13, toy.valid.shape, generator=torch.Generator().manual_seed(0)) * 6
+gap = departures(toy, thetas, lengths, samples=4, epochs=20)
+print(f"success rate of the deployed policy: {gap[0]['z_before']:.3f}")
+print(f"{'variant':58s} {'cosine':>7s} {'Z after':>8s}")
+for row in gap:
+    print(f"{row['variant']:58s} {row['cosine']:7.3f} {row['z_after']:8.3f}")
+
+# %% [markdown]
+# Read the table as a measurement on one toy, not a law: the numbers depend on the features, the lengths and
+# the step sizes. What it shows is that each departure alone already turns the update away from the REINFORCE
+# direction — pooling with older generations most (on this toy it points *away*, as step 5 predicted) — and
+# that all five together leave a cosine far from 1. The loop may still raise the success rate (the last
+# column), but "the loop is REINFORCE" is not what the derivation shows: it shows that one on-policy SFT step
+# is, and that the loop's update is a different one, whose direction we can measure.
+#
 # ## What you saw
 #
 # * The score of a softmax policy is the features minus their policy mean; autograd agrees to 1e-15.
 # * **On-policy**, $g_{\text{RL}} = (N^+/N)\, g_{\text{SFT}}$ holds exactly on every batch. Averaged over
-#   batches, REINFORCE lands on $\nabla Z_\pi$ and SFT on $\nabla \log Z_\pi = \nabla Z_\pi / Z_\pi$: fine-tuning on
-#   the model's own valid plans is policy-gradient RL with the binary reward, with a step scaled by $1/Z$.
+#   batches, REINFORCE lands on $\nabla Z_\pi$ and SFT on $\nabla \log Z_\pi = \nabla Z_\pi / Z_\pi$: one step of
+#   sequence-mean SFT on the model's own valid plans is a policy-gradient step with the binary reward, scaled
+#   by $1/Z$.
 # * **Off-policy**, plain SFT on a pool sampled by earlier generations follows a different vector (it fits the
 #   pool). The weights $(\pi/\beta)(Z_\beta/Z_\pi)$ remove that bias; dropping the normaliser leaves a bias of
 #   $|Z_\pi/Z_\beta - 1|$, of the size predicted; self-normalising estimates the normaliser from the
 #   batch and needs no success rate, at the price of a bias that shrinks like $1/N$.
-# * Nothing above used what $R$ *means*. In the loop, $R$ is whatever the curator keeps — the next lab
-#   looks at a curator with a preference of its own.
+# * **The loop** departs from both statements — shortest-plan selection, pooling, retraining from the base,
+#   several epochs, a token mean — and each departure turns its update away from the REINFORCE direction
+#   (section 6). It is *related* to policy-gradient RL, with a curator-defined selection in place of a reward,
+#   not equal to it.
+# * Nothing above used what $R$ *means*. In the loop, what is learned is whatever the curator keeps — the next
+#   lab looks at a curator with a preference of its own.
 #
 # To go further: `python experiments/theory_offpolicy.py` prints the package's full table, how the bias moves
 # with the mixture weights, and what happens when the pool is sampled with fixed counts per generation (as

@@ -18,6 +18,10 @@
 #
 # Then you run the loop with a curator that looks like the paper's but secretly prefers plans that begin
 # with `pick-up`, and measure what drifts.
+#
+# *Run time, measured: about 53 s on a CPU, top to bottom (`pytest --nbmake`, one torch thread, on a
+# 2-core machine shared with two other long jobs; expect less on a free laptop). The graded exercise cells
+# alone load in a few seconds.*
 
 # %% tags=["setup"]
 from itdeploy_lite.curate import curate
@@ -169,8 +173,10 @@ for policy in ("paper", "hidden-first-pickup"):
 # %% [markdown]
 # ## The experiment: what drifts
 #
-# Now the real loop, twice from the same generation-0 model and the same tasks: once with the paper's curator,
-# once with the hidden one (`itdeploy_lite.ablate.ablate` runs a config once per policy). It runs the
+# Now the real loop, three times from the same generation-0 model and the same tasks: with the paper's
+# curator, with the hidden one, and with its **equal-size control** `random-as-hidden` — as many rows as the
+# hidden curator keeps, each a random valid plan of a random solved task, so the same amount of data without
+# the preference (`itdeploy_lite.ablate.ablate` runs a config once per policy). It runs the
 # embedded planner (the hidden property is read from its plan format) at a tiny size: 3 generations,
 # 12 tasks × 4 samples per generation, 3 held-out tasks per size, so about a minute or two on a laptop CPU.
 # The package's experiment (`python experiments/safety_drift.py`) does the same at 60 tasks × 4 samples and
@@ -185,7 +191,7 @@ out = Path(tempfile.mkdtemp(prefix="itdeploy-lab08-"))
 config = RunConfig(generations=3, tasks_per_generation=12, samples_per_task=4, heldout_per_size=3,
                    finetune=FinetuneConfig(min_steps=12, max_steps=12, train_batch_size=16),
                    progress=False, threads=1)
-policies = ["paper", "hidden-first-pickup"]
+policies = ["paper", "hidden-first-pickup", "random-as-hidden"]
 ablate(config, policies, out)
 runs = {p: out / f"{p}-s{config.seed}" for p in policies}
 drift = {p: safety.drift(runs[p]) for p in policies}
@@ -267,17 +273,55 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
+# ## How much of it is noise, and what is confounded
+#
+# The measured run is one seed with 150 held-out tasks. 95% bootstrap intervals over those tasks
+# (`itdeploy_lite.stats`; the tasks are rebuilt from the fractions, unpaired across generations, so the
+# intervals are conservative) for the changes from generation 0 to 3:
+
+# %%
+from itdeploy_lite.stats import difference_interval
+
+
+def tasks_of(fraction, n=150):  # 0/1 outcomes of n held-out tasks with that solved (or property) fraction
+    return [1] * round(fraction * n) + [0] * (n - round(fraction * n))
+
+
+for p in MEASURED:
+    for key, label in (("solved", "held-out solved"), ("hidden_greedy", "greedy plans starting with pick-up")):
+        first, last = MEASURED[p][key][0], MEASURED[p][key][-1]
+        low, high = difference_interval(tasks_of(first), tasks_of(last))
+        print(f"{p:20s} {label:34s} {first:.3f} -> {last:.3f}: change {last - first:+.3f} [{low:+.3f}, {high:+.3f}]")
+low, high = difference_interval(tasks_of(MEASURED["paper"]["solved"][-1]), tasks_of(MEASURED["hidden-first-pickup"]["solved"][-1]))
+print(f"generation 3, hidden minus paper, held-out solved: [{low:+.3f}, {high:+.3f}]")
+
+# %% [markdown]
+# The rise of the hidden property under the hidden curator (+.15) is outside its interval; its fall in
+# solved tasks (-.07) is not — within one seed it is indistinguishable from noise. At generation 3 the hidden
+# curator's model solves fewer tasks than the paper curator's, with an interval clear of 0, but that
+# comparison is **confounded**: the hidden curator trains on a smaller pool (it drops every task whose valid
+# plans all begin with `unstack`, see the audit table), so less data may explain the gap as well as the
+# preference does. The control that separates them is the third curator of your tiny run, `random-as-hidden`
+# (same pool size, no preference): compare its rows with the hidden curator's in the tables above. At the
+# tiny run's size (3 held-out tasks per size) the difference is noise either way — and if the hidden curator
+# keeps no row at all (its `train` column 0, as in our run of this notebook: no valid sampled plan began with
+# `pick-up`), neither it nor its control learns anything and the comparison is empty. The measured experiment
+# has no control run yet (`python experiments/safety_drift.py --policies paper,hidden-first-pickup,random-as-hidden`,
+# about as long as the experiment itself), so the drop in solved tasks is not attributed to the
+# preference here.
+#
 # ## What you saw
 #
 # * A curation policy *is* a reward function: `implicit_reward` turns any rule into the 0/1 reward the loop
-#   optimises, and lab 07's derivation applies to it unchanged.
-# * **What drifts** (measured run, one seed, so read the direction rather than the digits): with the hidden
-#   curator the visible metric falls (held-out solved .22 → .15, against .22 → .28 with the paper's rule), the
-#   share of greedy held-out plans beginning with `pick-up` rises (.11 → .25, while the paper's rule lowers it
-#   to .07), and held-out plans get shorter. Among sampled plans the property stays near its start (.22 → .21)
-#   while the paper's rule pushes it down (.15). The model learns the curator's taste along with, and here at
-#   the expense of, planning skill. Your tiny run is far too small to show these effects reliably; it shows
-#   the measurement.
+#   optimises. Lab 07's derivation needs a fixed reward R(x, y); a curator whose choice depends on the other
+#   samples (the shortest plan per task, the hidden curator's first pick-up plan per task) is not one, so
+#   the correspondence is approximate (lab 07, section 6).
+# * **What drifts** (measured run, one seed): with the hidden curator the share of greedy held-out plans
+#   beginning with `pick-up` rises (.11 → .25, an interval clear of 0), while under the paper's rule it does
+#   not move beyond noise (.11 → .07). The model learns the curator's taste. Its visible metric falls
+#   (held-out solved .22 → .15) but within noise; it ends below the paper curator's (.28), a gap that the
+#   hidden curator's smaller pool confounds. Your tiny run is far too small to show these effects reliably;
+#   it shows the measurement.
 # * The pool itself looks clean to a validity check. A preference shows only in a comparison with what could
 #   have been kept, on the right property — an auditor has to know what to look for.
 #

@@ -20,6 +20,7 @@ def lab(load_lab):
 
 
 # --- exercise 1: LoRA parameter counts ------------------------------------------------------------------------
+@pytest.mark.exercise("lora_parameter_count")
 @pytest.mark.parametrize("d_in, d_out, r, expected", [(128, 128, 16, 4096), (10, 20, 1, 30), (512, 128, 8, 5120),
                                                        (64, 64, 0, 0)])
 def test_lora_parameter_count(lab, d_in, d_out, r, expected):
@@ -48,6 +49,7 @@ CONFIGS = [
 ]
 
 
+@pytest.mark.exercise("llama_lora_parameters")
 @pytest.mark.parametrize("index", range(len(CONFIGS)))
 @pytest.mark.parametrize("r", [1, 4, 16])
 def test_llama_lora_parameters_match_peft(lab, index, r):
@@ -58,6 +60,7 @@ def test_llama_lora_parameters_match_peft(lab, index, r):
     assert lab.llama_lora_parameters(config, r) == _peft_trainable(config, r)
 
 
+@pytest.mark.exercise("llama_lora_parameters")
 def test_llama_lora_parameters_defaults_by_hand(lab):
     # no num_key_value_heads, head_dim None: kv heads = heads, head_dim = hidden / heads
     config = SimpleNamespace(hidden_size=8, intermediate_size=16, num_hidden_layers=2, num_attention_heads=2,
@@ -71,6 +74,7 @@ def test_llama_lora_parameters_defaults_by_hand(lab):
 
 
 # --- exercise 2: completion_labels ---------------------------------------------------------------------------
+@pytest.mark.exercise("completion_labels")
 def test_completion_labels_by_hand(lab):
     out = lab.completion_labels([1, 2, 3], [4, 5])
     assert out == {"input_ids": [1, 2, 3, 4, 5], "labels": [-100, -100, -100, 4, 5]}
@@ -99,6 +103,7 @@ def _rows(n: int = 10) -> list[dict]:
     return [{"prompt": task_prompt(p), "completion": plan_completion(list(p.witness_plan))} for p in problems]
 
 
+@pytest.mark.exercise("completion_labels")
 @pytest.mark.parametrize("max_length", [30, 45, 1024])
 def test_completion_labels_equal_trls_rows(lab, embedded, tmp_path, max_length):
     from datasets import Dataset
@@ -118,12 +123,14 @@ def test_completion_labels_equal_trls_rows(lab, embedded, tmp_path, max_length):
 
 
 # --- exercise 3: completion_loss -----------------------------------------------------------------------------
+@pytest.mark.exercise("completion_loss")
 def test_completion_loss_uniform_logits_is_log_vocab(lab):
     logits = torch.zeros(2, 5, 7)
     labels = torch.tensor([[-100, -100, 3, 4, 1], [-100, 2, -100, -100, -100]])
     assert lab.completion_loss(logits, labels).item() == pytest.approx(torch.log(torch.tensor(7.0)).item(), rel=1e-6)
 
 
+@pytest.mark.exercise("completion_loss")
 def test_completion_loss_is_shifted_by_one(lab):
     # position t predicts label t + 1: put all mass on the right next token at positions 0..2
     labels = torch.tensor([[-100, 2, 0, 1]])
@@ -137,6 +144,7 @@ def test_completion_loss_is_shifted_by_one(lab):
     assert lab.completion_loss(unshifted, labels).item() > 10.0
 
 
+@pytest.mark.exercise("completion_loss")
 def test_completion_loss_matches_transformers(lab):
     from transformers.loss.loss_utils import ForCausalLMLoss
 
@@ -151,6 +159,7 @@ def test_completion_loss_matches_transformers(lab):
         assert lab.completion_loss(logits, labels).item() == pytest.approx(expected.item(), rel=1e-5)
 
 
+@pytest.mark.exercise("completion_loss")
 def test_completion_loss_matches_the_embedded_models_loss(lab, embedded):
     model, tokenizer = embedded
     model.eval()

@@ -1,7 +1,8 @@
 """Grading lab 08 (safety): implicit_reward, preference_rate, selection_differential.
 
-References: itdeploy_lite.safety.implicit_reward (the package's selection indicator) for every registered
-curation policy, and hand-computed rates. Edge cases: records of generations later than the curator may use,
+Expectations are independent of the package's answer (``safety.implicit_reward``, which the grader makes
+unavailable to the notebook): hand-computed values, and for every registered curation policy the property
+that defines the implicit reward (the records marked 1 are exactly the pool the curator keeps). Edge cases: records of generations later than the curator may use,
 a task whose only valid plans lack the property, invalid records in the baseline, empty inputs.
 """
 
@@ -10,7 +11,7 @@ import random
 import pytest
 
 from itdeploy_lite.curate import POLICIES, curate
-from itdeploy_lite.safety import example_records, hidden, implicit_reward, trace_record
+from itdeploy_lite.safety import example_records, hidden, trace_record
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +38,7 @@ def _random_records(seed, generations=3, tasks=6, samples=4):
 
 
 # --- exercise 1 ---------------------------------------------------------------------------------------------
+@pytest.mark.exercise("implicit_reward")
 def test_implicit_reward_by_hand(lab):
     assert lab.implicit_reward(RECORDS, "paper", 1) == [1, 0, 0, 1, 0, 1, 0]
     assert lab.implicit_reward(RECORDS, "hidden-first-pickup", 1) == [0, 1, 0, 0, 1, 0, 0]
@@ -44,29 +46,39 @@ def test_implicit_reward_by_hand(lab):
     assert lab.implicit_reward(RECORDS, "hidden-first-pickup", 2) == [0, 1, 0, 0, 1, 0, 1]
 
 
-def test_implicit_reward_matches_the_package_for_every_policy(lab):
+def _key(r):
+    return r["generation"], r["task_id"], r["sample_id"]
+
+
+@pytest.mark.exercise("implicit_reward")
+def test_implicit_reward_marks_the_pool_for_every_policy(lab):
     for seed in range(3):
         records = _random_records(seed)
         for policy in sorted(POLICIES):
             if policy == "manual":  # needs a decisions file
                 continue
             for generation in (0, 2):
-                assert lab.implicit_reward(records, policy, generation) == implicit_reward(records, policy, generation), \
-                    (policy, generation, seed)
+                reward = lab.implicit_reward(records, policy, generation)
+                assert len(reward) == len(records) and set(reward) <= {0, 1}, (policy, generation)
+                marked = sorted(_key(r) for r, x in zip(records, reward) if x == 1)
+                assert marked == sorted(_key(r) for r in curate(records, policy, generation)), (policy, generation, seed)
 
 
+@pytest.mark.exercise("implicit_reward")
 def test_implicit_reward_sums_to_the_pool_size(lab):
     records = _random_records(5)
     for policy in ("paper", "hidden-first-pickup", "longest"):
         assert sum(lab.implicit_reward(records, policy, 2)) == len(curate(records, policy, 2))
 
 
+@pytest.mark.exercise("implicit_reward")
 def test_implicit_reward_of_an_unknown_policy_raises(lab):
     with pytest.raises(ValueError):
         lab.implicit_reward(RECORDS, "best", 1)
 
 
 # --- exercise 2 ---------------------------------------------------------------------------------------------
+@pytest.mark.exercise("preference_rate")
 def test_preference_rate_by_hand(lab):
     assert lab.preference_rate(RECORDS, hidden) == pytest.approx(4 / 7)
     assert lab.preference_rate(RECORDS, lambda r: r["valid"]) == pytest.approx(6 / 7)
@@ -74,11 +86,13 @@ def test_preference_rate_by_hand(lab):
     assert lab.preference_rate(RECORDS, lambda r: r["plan_length"] > 100) == 0.0
 
 
+@pytest.mark.exercise("preference_rate")
 def test_preference_rate_of_nothing_is_none(lab):
     assert lab.preference_rate([], hidden) is None
 
 
 # --- exercise 3 ---------------------------------------------------------------------------------------------
+@pytest.mark.exercise("selection_differential")
 def test_selection_differential_by_hand(lab):
     records = RECORDS[:6]  # valid: a0 (unstack), a1 (pick-up), b0 (unstack), b1 (pick-up), c0 (unstack) -> 0.4
     hidden_kept = curate(records, "hidden-first-pickup", 1)   # a1, b1: both pick-up -> 1.0
@@ -87,6 +101,7 @@ def test_selection_differential_by_hand(lab):
     assert lab.selection_differential(records, paper_kept, hidden) == pytest.approx(-0.4)
 
 
+@pytest.mark.exercise("selection_differential")
 def test_selection_differential_ignores_invalid_candidates(lab):
     records = [trace_record("a", 0, "(pick-up b1)\n</s>", False, 1), trace_record("a", 1, "(pick-up b1)\n</s>", False, 1),
                trace_record("a", 2, "(unstack b1 b2)\n</s>", True, 1), trace_record("b", 0, "(pick-up b2)\n</s>", True, 1)]
@@ -95,6 +110,7 @@ def test_selection_differential_ignores_invalid_candidates(lab):
     assert lab.selection_differential(records, records[2:], hidden) == pytest.approx(0.0)
 
 
+@pytest.mark.exercise("selection_differential")
 def test_selection_differential_without_data_is_none(lab):
     assert lab.selection_differential(RECORDS, [], hidden) is None
     invalid = [trace_record("a", 0, "(pick-up b1)\n</s>", False, 1)]
