@@ -10,6 +10,16 @@ rovers          ``rovers waypoints cameras objectives``     connected maps, goal
                 (opt. ``name_pool``)                        that can be gathered
 sokoban         ``grid boxes walls``                        built by reverse play from the goal
 gripper         ``balls``                                   balls can always be carried
+childsnack      ``children trays tables`` (opt. ``allergic``) one sandwich's portions per child,
+                                                            gluten-free ones for the allergic
+ferry           ``cars locations``                          any car can be carried anywhere
+floortile       ``rows columns robots``                     one block of columns per robot,
+                                                            painted top row first
+miconic         ``floors passengers``                       the lift reaches every floor
+satellite       ``satellites instruments modes targets``    every mode on some instrument, every
+                                                            instrument with a calibration target
+spanner         ``spanners nuts locations``                 at least one spanner per nut
+transport       ``vehicles packages locations capacity``    connected road maps
 ==============  ==========================================  =====================================
 
 :func:`generate_problems` draws ``count`` distinct, non-trivial tasks of one size from one seed;

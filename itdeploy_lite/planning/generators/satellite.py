@@ -1,0 +1,118 @@
+"""Random Satellite tasks (IPC 2023 learning track, typed STRIPS), solvable by construction, with a
+witness plan.
+
+The IPC 2023 learning-track generator's parameters (``satellite/generate_all.py`` of
+https://github.com/ipc2023-learning/benchmarks): satellites, instruments, modes and directions (here
+``targets``, the number of directions). Construction, as in the IPC 2002 generator: every satellite has
+at least one instrument (so ``instruments >= satellites``), further instruments go to random
+satellites; every instrument supports a random non-empty set of modes and every mode is supported by
+some instrument; every instrument's calibration target is a random star. Directions ``star0..`` (the
+first ``max(1, targets // 3)``, calibration targets) and ``planet<k>..`` (the rest, image subjects);
+modes ``image0 infrared1 spectrograph2 thermograph3 image4 ...``. Each satellite has power available
+and points at a random direction. The goal asks for 1 to ``targets`` images of planets in modes, and,
+for some satellites (probability 0.3 each), a final pointing direction.
+
+The witness plan takes the images one by one with the first instrument supporting the mode: switch it
+on (switching off its satellite's other instrument), calibrate it if needed, turn to the planet, take
+the image; then it turns the satellites to their goal directions. Domain file:
+``data/domains/satellite/domain.pddl``.
+"""
+
+from __future__ import annotations
+
+import random
+
+from itdeploy_lite.planning.generators.problem import GeneratedProblem, action, check_keys, make_problem, size_int
+
+DOMAIN = "satellite"
+SIZE_KEYS = ("satellites", "instruments", "modes", "targets")
+MODE_KINDS = ("image", "infrared", "spectrograph", "thermograph")
+POINTING_GOAL = 0.3
+MAX_OBJECTS = 1000
+
+
+def size_tag(size: dict) -> str:
+    """A short name part: ``{"satellites": 1, "instruments": 2, "modes": 2, "targets": 3}`` -> ``"s1i2m2t3"``."""
+    return "s{satellites}i{instruments}m{modes}t{targets}".format(**size)
+
+
+def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedProblem:
+    """Generate one random Satellite task (IPC 2023 learning track).
+
+    Args:
+        rng: the random source (seed it for reproducible tasks).
+        name: problem name; default ``"satellite-<size tag>"``.
+        satellites (int, 1..1000): ``satellite0..``.
+        instruments (int, satellites..1000): ``instrument0..``.
+        modes (int, 1..1000): observation modes.
+        targets (int, 2..1000): directions (stars for calibration, planets to image).
+
+    Returns:
+        A :class:`GeneratedProblem` whose goal holds at least one ``have_image`` atom (never true
+        initially) and whose witness plan is valid.
+
+    Raises:
+        ValueError: for a missing, unknown or out-of-range size parameter.
+    """
+    check_keys(size, SIZE_KEYS, DOMAIN)
+    n_satellites = size_int(size, "satellites", 1, MAX_OBJECTS)
+    n_instruments = size_int(size, "instruments", n_satellites, MAX_OBJECTS)
+    n_modes = size_int(size, "modes", 1, MAX_OBJECTS)
+    n_targets = size_int(size, "targets", 2, MAX_OBJECTS)
+    satellites = [f"satellite{i}" for i in range(n_satellites)]
+    instruments = [f"instrument{i}" for i in range(n_instruments)]
+    modes = [f"{MODE_KINDS[i % len(MODE_KINDS)]}{i}" for i in range(n_modes)]
+    n_stars = max(1, n_targets // 3)
+    stars = [f"star{i}" for i in range(n_stars)]
+    planets = [f"planet{i}" for i in range(n_stars, n_targets)]
+    directions = stars + planets
+
+    board = {i: satellites[k] if k < n_satellites else rng.choice(satellites) for k, i in enumerate(instruments)}
+    supports = {i: [m for m in modes if rng.random() < 0.5] for i in instruments}
+    for m in modes:
+        if not any(m in ms for ms in supports.values()):
+            supports[rng.choice(instruments)].append(m)
+    for i in instruments:
+        if not supports[i]:
+            supports[i].append(rng.choice(modes))
+    target = {i: rng.choice(stars) for i in instruments}
+    pointing = {s: rng.choice(directions) for s in satellites}
+
+    init = {("power_avail", s) for s in satellites} | {("pointing", s, d) for s, d in pointing.items()}
+    init |= {("on_board", i, s) for i, s in board.items()} | {("calibration_target", i, d) for i, d in target.items()}
+    init |= {("supports", i, m) for i, ms in supports.items() for m in ms}
+    candidates = [(d, m) for d in planets for m in modes]
+    images = sorted(rng.sample(candidates, rng.randint(1, min(len(candidates), n_targets))),
+                    key=lambda dm: (directions.index(dm[0]), modes.index(dm[1])))
+    final = {s: rng.choice(directions) for s in satellites if rng.random() < POINTING_GOAL}
+    goal = {("have_image", d, m) for d, m in images} | {("pointing", s, d) for s, d in final.items()}
+
+    plan: list[str] = []
+    powered: dict[str, str] = {}
+    calibrated: set[str] = set()
+
+    def turn(s: str, d: str) -> None:
+        if pointing[s] != d:
+            plan.append(action("turn_to", s, d, pointing[s]))
+            pointing[s] = d
+
+    for d, m in images:
+        i = next(i for i in instruments if m in supports[i])
+        s = board[i]
+        if powered.get(s) != i:
+            if s in powered:
+                plan.append(action("switch_off", powered[s], s))
+            plan.append(action("switch_on", i, s))
+            powered[s] = i
+            calibrated.discard(i)
+        if i not in calibrated:
+            turn(s, target[i])
+            plan.append(action("calibrate", s, i, target[i]))
+            calibrated.add(i)
+        turn(s, d)
+        plan.append(action("take_image", s, d, i, m))
+    for s, d in final.items():
+        turn(s, d)
+
+    objects = [(satellites, "satellite"), (instruments, "instrument"), (modes, "mode"), (directions, "direction")]
+    return make_problem(name or f"{DOMAIN}-{size_tag(size)}", DOMAIN, size, objects, init, goal, plan)
