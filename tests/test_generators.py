@@ -4,6 +4,7 @@ named splits are fixed and disjoint, and bad sizes fail with clear errors."""
 from __future__ import annotations
 
 import hashlib
+import importlib
 import random
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import pytest
 from pddl.parser.problem import ProblemParser
 
 from itdeploy_lite.paths import data_dir
-from itdeploy_lite.planning import parse_task, validate
+from itdeploy_lite.planning import BUILTIN_DOMAINS, parse_task, validate
 from itdeploy_lite.planning.generators import (
     GENERATORS,
     SPLITS,
@@ -22,8 +23,8 @@ from itdeploy_lite.planning.generators import (
     make_split,
     write_problems,
 )
-from itdeploy_lite.planning.generators.ipc2023 import IPC2023_SIZES
-from itdeploy_lite.planning.generators.splits import SPLIT_NAMES
+from itdeploy_lite.planning.generators.ipc2023 import IPC2023_SIZES, IPC2023_TASKS_PER_SPLIT
+from itdeploy_lite.planning.generators.splits import POOL_TASKS_PER_SIZE, POOLS, SPLIT_NAMES, make_pool
 
 SIZES = {
     "blocksworld": [{"blocks": 2}, {"blocks": 3}, {"blocks": 6}, {"blocks": 9, "name_pool": 15}],
@@ -38,7 +39,23 @@ SIZES = {
         {"grid": 5, "boxes": 2, "walls": 3},
         {"grid": 7, "boxes": 3, "walls": 8},
     ],
+    "childsnack": [{"children": 1, "trays": 1, "tables": 2}, {"children": 3, "trays": 2, "tables": 2},
+                   {"children": 6, "trays": 3, "tables": 4, "allergic": 3}],
+    "ferry": [{"cars": 1, "locations": 2}, {"cars": 3, "locations": 4}, {"cars": 6, "locations": 6}],
+    "floortile": [{"rows": 1, "columns": 2, "robots": 1}, {"rows": 2, "columns": 3, "robots": 2},
+                  {"rows": 4, "columns": 5, "robots": 3}],
+    "miconic": [{"floors": 2, "passengers": 1}, {"floors": 4, "passengers": 3}, {"floors": 8, "passengers": 6}],
+    "satellite": [{"satellites": 1, "instruments": 1, "modes": 1, "targets": 3},
+                  {"satellites": 1, "instruments": 2, "modes": 2, "targets": 3},
+                  {"satellites": 3, "instruments": 4, "modes": 3, "targets": 6}],
+    "spanner": [{"spanners": 2, "nuts": 1, "locations": 2}, {"spanners": 3, "nuts": 2, "locations": 5},
+                {"spanners": 6, "nuts": 5, "locations": 7}],
+    "transport": [{"vehicles": 1, "packages": 1, "locations": 3, "capacity": 1},
+                  {"vehicles": 2, "packages": 3, "locations": 5, "capacity": 2},
+                  {"vehicles": 3, "packages": 5, "locations": 7, "capacity": 3}],
 }
+#: The ten IPC 2023 learning-track domains of the paper's second experiment, and Gripper.
+NEW_DOMAINS = ("childsnack", "ferry", "floortile", "miconic", "satellite", "spanner", "transport")
 CASES = [(domain, size) for domain, sizes in SIZES.items() for size in sizes]
 
 
@@ -58,8 +75,10 @@ def check_problem(problem: GeneratedProblem) -> None:
 
 
 def test_every_domain_has_a_generator():
-    assert set(GENERATORS) == {"blocksworld", "rovers", "sokoban", "gripper"}
+    assert set(GENERATORS) == {"blocksworld", "rovers", "sokoban", "gripper", *NEW_DOMAINS}
     assert set(SPLITS) == set(GENERATORS)
+    assert set(POOLS) == set(GENERATORS) == set(POOL_TASKS_PER_SIZE)
+    assert set(BUILTIN_DOMAINS) == set(GENERATORS)
 
 
 @pytest.mark.parametrize("domain, size", CASES, ids=[f"{d}-{'-'.join(map(str, s.values()))}" for d, s in CASES])
@@ -129,7 +148,8 @@ def test_duplicates_are_found_whatever_the_atom_order():
     problem = generate_problems("gripper", {"balls": 3}, count=1, seed=0)[0]
     shuffled = list(problem.init)
     random.Random(0).shuffle(shuffled)
-    assert GeneratedProblem("x", "gripper", {}, "", None, frozenset(shuffled), problem.goal).key == problem.key
+    assert GeneratedProblem("x", "gripper", {}, "", None, frozenset(shuffled), problem.goal,
+                            frozenset(sorted(problem.objects, reverse=True))).key == problem.key
 
 
 def test_names_objects_and_sizes():
@@ -168,6 +188,13 @@ def test_blocksworld_name_pool_draws_names_from_the_pool():
         ("sokoban", {"grid": 2, "boxes": 1, "walls": 0}, "'grid' must be in 3..30"),
         ("sokoban", {"grid": 4, "boxes": 1, "walls": 13}, "'walls' must be in 0..12"),
         ("gripper", {"balls": 0}, "'balls' must be in 1..100"),
+        ("ferry", {"cars": 2, "locations": 1}, "'locations' must be in 2..1000"),
+        ("miconic", {"floors": 3}, "missing size parameter 'passengers'"),
+        ("spanner", {"spanners": 1, "nuts": 2, "locations": 3}, "'spanners' must be >= 'nuts'"),
+        ("childsnack", {"children": 2, "trays": 1, "tables": 1, "allergic": 3}, "'allergic' must be in 0..2"),
+        ("satellite", {"satellites": 2, "instruments": 1, "modes": 1, "targets": 2}, "'instruments' must be in 2..1000"),
+        ("floortile", {"rows": 2, "columns": 2, "robots": 3}, "'robots' must be in 1..2"),
+        ("transport", {"vehicles": 1, "packages": 1, "locations": 3, "capacity": 0}, "'capacity' must be in 1..100"),
         ("chess", {"pieces": 3}, "no generator for domain 'chess'"),
     ],
 )
@@ -244,10 +271,16 @@ def test_make_split_errors():
 
 
 def test_ipc2023_sizes_are_recorded_for_the_papers_domains():
-    assert set(IPC2023_SIZES) == {"blocksworld", "rovers", "sokoban"}
+    assert set(IPC2023_SIZES) == {"blocksworld", "rovers", "sokoban", *NEW_DOMAINS}
+    for domain in NEW_DOMAINS:  # the schedules name our generators' size parameters (and cover all splits)
+        size_keys = set(importlib.import_module(f"itdeploy_lite.planning.generators.{domain}").SIZE_KEYS)
+        schedule = IPC2023_SIZES[domain]["schedule"]
+        assert set(schedule) == set(IPC2023_TASKS_PER_SPLIT)
+        for split in schedule.values():
+            assert set(split) <= size_keys | {"sandwiches"} and all(lo <= hi for lo, hi in split.values())
     assert IPC2023_SIZES["blocksworld"]["schedule"]["testing/hard"]["blocks"] == (160, 500)
-    for facts in IPC2023_SIZES.values():
-        assert facts["observed"]
+    for domain in ("blocksworld", "rovers", "sokoban", "ferry"):
+        assert IPC2023_SIZES[domain]["observed"]
 
 
 @pytest.mark.planner
@@ -292,3 +325,64 @@ def test_blocksworld_near_tasks_have_full_goals_and_optimal_witness_plans():
         assert full >= 6
     with pytest.raises(ValueError, match="moves"):
         generate_problems("blocksworld", {"blocks": 3, "moves": 0}, 1, seed=0)
+
+
+# --- the other seven IPC 2023 learning-track domains --------------------------------------------------
+
+
+@pytest.mark.parametrize("domain", NEW_DOMAINS)
+def test_new_domains_pools_are_distinct_and_outside_heldout(domain):
+    heldout = {p.key for p in make_split(domain, "heldout", per_size=5)}
+    pool = make_pool(domain, POOL_TASKS_PER_SIZE[domain], exclude=heldout)
+    assert len(pool) == POOL_TASKS_PER_SIZE[domain] * len(POOLS[domain])
+    assert len({p.key for p in pool}) == len(pool) and heldout.isdisjoint(p.key for p in pool)
+    assert all(p.name.startswith(f"{domain}-pool-") for p in pool)
+
+
+def test_new_domains_smallest_sizes_have_short_witness_plans():
+    """The pretrain sizes are for a 1-5 M-parameter model: short plans, yet enough distinct tasks."""
+    for domain in NEW_DOMAINS:
+        problems = make_split(domain, "pretrain", per_size=20)
+        assert max(len(p.witness_plan) for p in problems) <= 17, domain
+        longest = max(len(p.witness_plan) for p in make_split(domain, "heldout", per_size=5))
+        assert longest > max(len(p.witness_plan) for p in problems), domain
+
+
+def test_ferry_miconic_and_spanner_follow_the_learning_track_encoding():
+    (ferry,) = generate_problems("ferry", {"cars": 2, "locations": 3}, 1, seed=1)
+    assert "car1 car2 - car" in ferry.pddl and "loc1 loc2 loc3 - location" in ferry.pddl
+    assert ("empty-ferry",) in ferry.init and len([a for a in ferry.init if a[0] == "at-ferry"]) == 1
+    (miconic,) = generate_problems("miconic", {"floors": 3, "passengers": 2}, 1, seed=1)
+    assert {a for a in miconic.init if a[0] == "above"} == {("above", "f0", "f1"), ("above", "f0", "f2"),
+                                                            ("above", "f1", "f2")}
+    assert miconic.goal == {("served", "p0"), ("served", "p1")}
+    (spanner,) = generate_problems("spanner", {"spanners": 2, "nuts": 1, "locations": 2}, 1, seed=1)
+    links = {a[1:] for a in spanner.init if a[0] == "link"}
+    assert links == {("shed", "location1"), ("location1", "location2"), ("location2", "gate")}
+    assert ("at", "bob", "shed") in spanner.init and ("at", "nut1", "gate") in spanner.init
+
+
+def test_childsnack_allergic_children_get_gluten_free_portions():
+    for problem in generate_problems("childsnack", {"children": 4, "trays": 1, "tables": 2, "allergic": 2}, 10, 3):
+        allergic = {a[1] for a in problem.init if a[0] == "allergic_gluten"}
+        assert len(allergic) == 2
+        assert len({a for a in problem.init if a[0] == "no_gluten_bread"}) == 2
+        assert "kitchen" not in problem.pddl.split("(:init")[0]  # a domain constant, not a problem object
+        served = [step.split()[2] for step in problem.witness_plan if step.startswith("(serve_sandwich_no_gluten")]
+        assert sorted(served) == sorted(allergic)
+
+
+def test_floortile_goal_paints_every_row_but_the_bottom_one():
+    (problem,) = generate_problems("floortile", {"rows": 2, "columns": 3, "robots": 2}, 1, seed=4)
+    painted = {a[1] for a in problem.goal}
+    assert painted == {f"tile_{r}-{c}" for r in (1, 2) for c in (1, 2, 3)}
+    assert ("up", "tile_1-1", "tile_0-1") in problem.init and ("right", "tile_0-2", "tile_0-1") in problem.init
+    robots_at = {a[2] for a in problem.init if a[0] == "robot-at"}
+    assert robots_at.isdisjoint(a[1] for a in problem.init if a[0] == "clear")
+
+
+def test_a_task_with_an_extra_unused_object_is_another_task():
+    small = generate_problems("ferry", {"cars": 1, "locations": 2}, 1, seed=0)[0]
+    # same atoms, one more (unused) location: not a duplicate
+    bigger = GeneratedProblem("y", "ferry", {}, "", None, small.init, small.goal, small.objects | {"loc3"})
+    assert bigger.key != small.key

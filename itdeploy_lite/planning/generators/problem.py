@@ -28,6 +28,8 @@ class GeneratedProblem:
         witness_plan: a valid plan, one canonical ``"(action arg ...)"`` string per step, or ``None``.
         init: the initial state as a frozenset of atoms (closed world).
         goal: the goal atoms.
+        objects: the names of the objects the problem declares (an object may occur in no atom, e.g.
+            a Ferry location no car starts or ends at).
     """
 
     name: str
@@ -37,11 +39,13 @@ class GeneratedProblem:
     witness_plan: tuple[str, ...] | None
     init: frozenset = field(default=frozenset(), repr=False)
     goal: frozenset = field(default=frozenset(), repr=False)
+    objects: frozenset = field(default=frozenset(), repr=False)
 
     @property
-    def key(self) -> tuple[frozenset, frozenset]:
-        """``(init, goal)``: two problems with the same key are the same task, whatever their names."""
-        return (self.init, self.goal)
+    def key(self) -> tuple[frozenset, frozenset, frozenset]:
+        """``(init, goal, objects)``: two problems with the same key are the same task, whatever their
+        names. The objects count: a Ferry task with an extra, unused location is another task."""
+        return (self.init, self.goal, self.objects)
 
     @property
     def trivial(self) -> bool:
@@ -146,6 +150,7 @@ def make_problem(
         witness_plan=None if witness_plan is None else tuple(witness_plan),
         init=frozenset(init),
         goal=frozenset(goal),
+        objects=frozenset(name for names, _ in objects for name in names),
     )
 
 
