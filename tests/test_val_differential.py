@@ -42,6 +42,17 @@ SIZES: dict[str, list[tuple[dict, int]]] = {
     "rovers": [({"rovers": 1, "waypoints": 4, "cameras": 1, "objectives": 2}, 5),
                ({"rovers": 2, "waypoints": 5, "cameras": 2, "objectives": 2}, 5)],
     "sokoban": [({"grid": 5, "boxes": 1, "walls": 3}, 5), ({"grid": 6, "boxes": 2, "walls": 4}, 5)],
+    # the other seven IPC 2023 learning-track domains (Ferry: a negative precondition; Childsnack: a
+    # domain constant; Spanner and Transport: type hierarchies)
+    "childsnack": [({"children": 2, "trays": 1, "tables": 2}, 5), ({"children": 3, "trays": 2, "tables": 2}, 5)],
+    "ferry": [({"cars": 2, "locations": 3}, 5), ({"cars": 3, "locations": 4}, 5)],
+    "floortile": [({"rows": 2, "columns": 2, "robots": 1}, 5), ({"rows": 2, "columns": 3, "robots": 2}, 5)],
+    "miconic": [({"floors": 3, "passengers": 2}, 5), ({"floors": 4, "passengers": 3}, 5)],
+    "satellite": [({"satellites": 1, "instruments": 2, "modes": 2, "targets": 3}, 5),
+                  ({"satellites": 2, "instruments": 2, "modes": 2, "targets": 4}, 5)],
+    "spanner": [({"spanners": 2, "nuts": 1, "locations": 4}, 5), ({"spanners": 3, "nuts": 2, "locations": 4}, 5)],
+    "transport": [({"vehicles": 1, "packages": 2, "locations": 3, "capacity": 2}, 5),
+                  ({"vehicles": 2, "packages": 3, "locations": 4, "capacity": 2}, 5)],
 }
 COURIER_PROBLEMS = 10
 SEED = 2512
