@@ -22,7 +22,7 @@ class GeneratedProblem:
 
     Attributes:
         name: the problem name, e.g. ``"blocksworld-b5-s0-003"`` (domain, size, seed, index).
-        domain: the generator's domain key (``"blocksworld"``, ``"rovers"``, ``"sokoban"``, ``"gripper"``).
+        domain: the generator's domain key (``"blocksworld"``, ``"ferry"``, ...: a key of ``GENERATORS``).
         size: the size parameters it was generated with, e.g. ``{"blocks": 5}``.
         pddl: the problem as standard PDDL text.
         witness_plan: a valid plan, one canonical ``"(action arg ...)"`` string per step, or ``None``.
