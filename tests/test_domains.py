@@ -37,7 +37,7 @@ TYPES = {
     "miconic": {"passenger", "floor"},
     "satellite": {"satellite", "direction", "instrument", "mode"},
     "spanner": {"location", "locatable", "man", "nut", "spanner"},
-    "transport": {"location", "target", "locatable", "vehicle", "package", "capacity-number"},
+    "transport": {"location", "locatable", "size", "vehicle", "package"},
 }
 
 

@@ -275,13 +275,17 @@ def test_ipc2023_sizes_are_recorded_for_the_papers_domains():
     assert set(IPC2023_SIZES) == {"blocksworld", "rovers", "sokoban", *NEW_DOMAINS}
     for domain in NEW_DOMAINS:  # the schedules name our generators' size parameters (and cover all splits)
         size_keys = set(importlib.import_module(f"itdeploy_lite.planning.generators.{domain}").SIZE_KEYS)
-        schedule = IPC2023_SIZES[domain]["schedule"]
-        assert set(schedule) == set(IPC2023_TASKS_PER_SPLIT)
+        schedule = IPC2023_SIZES[domain]["schedule"] or {}
+        assert set(schedule) <= set(IPC2023_TASKS_PER_SPLIT)
         for split in schedule.values():
             assert set(split) <= size_keys | {"sandwiches"} and all(lo <= hi for lo, hi in split.values())
+        for task, sizes in IPC2023_SIZES[domain]["observed"].items():
+            assert set(sizes) <= size_keys | {"sandwiches"}
+            lo_hi = schedule.get(task.rsplit("/", 1)[0], {})  # an observation lies inside its split's schedule
+            assert all(lo_hi[k][0] <= v <= lo_hi[k][1] for k, v in sizes.items() if k in lo_hi), task
     assert IPC2023_SIZES["blocksworld"]["schedule"]["testing/hard"]["blocks"] == (160, 500)
-    for domain in ("blocksworld", "rovers", "sokoban", "ferry"):
-        assert IPC2023_SIZES[domain]["observed"]
+    for facts in IPC2023_SIZES.values():
+        assert facts["observed"]
 
 
 @pytest.mark.planner
@@ -354,9 +358,15 @@ def test_ferry_miconic_and_spanner_follow_the_learning_track_encoding():
     assert "car1 car2 - car" in ferry.pddl and "loc1 loc2 loc3 - location" in ferry.pddl
     assert ("empty-ferry",) in ferry.init and len([a for a in ferry.init if a[0] == "at-ferry"]) == 1
     (miconic,) = generate_problems("miconic", {"floors": 3, "passengers": 2}, 1, seed=1)
-    assert {a for a in miconic.init if a[0] == "above"} == {("above", "f0", "f1"), ("above", "f0", "f2"),
-                                                            ("above", "f1", "f2")}
-    assert miconic.goal == {("served", "p0"), ("served", "p1")}
+    assert {a for a in miconic.init if a[0] == "above"} == {("above", "f1", "f2"), ("above", "f1", "f3"),
+                                                            ("above", "f2", "f3")}
+    assert miconic.goal == {("served", "p1"), ("served", "p2")}
+    (satellite,) = generate_problems("satellite", {"satellites": 2, "instruments": 3, "modes": 2, "targets": 4}, 1, 1)
+    for names in ("sat1 sat2 - satellite", "ins1 ins2 ins3 - instrument", "mod1 mod2 - mode",
+                  "dir1 dir2 dir3 dir4 - direction"):
+        assert names in satellite.pddl
+    (transport,) = generate_problems("transport", {"vehicles": 1, "packages": 1, "locations": 2, "capacity": 2}, 1, 1)
+    assert "c0 c1 c2 - size" in transport.pddl and ("capacity-predecessor", "c1", "c2") in transport.init
     (spanner,) = generate_problems("spanner", {"spanners": 2, "nuts": 1, "locations": 2}, 1, seed=1)
     links = {a[1:] for a in spanner.init if a[0] == "link"}
     assert links == {("shed", "location1"), ("location1", "location2"), ("location2", "gate")}
@@ -376,8 +386,8 @@ def test_childsnack_allergic_children_get_gluten_free_portions():
 def test_floortile_goal_paints_every_row_but_the_bottom_one():
     (problem,) = generate_problems("floortile", {"rows": 2, "columns": 3, "robots": 2}, 1, seed=4)
     painted = {a[1] for a in problem.goal}
-    assert painted == {f"tile_{r}-{c}" for r in (1, 2) for c in (1, 2, 3)}
-    assert ("up", "tile_1-1", "tile_0-1") in problem.init and ("right", "tile_0-2", "tile_0-1") in problem.init
+    assert painted == {f"tile_{r}_{c}" for r in (1, 2) for c in (1, 2, 3)}
+    assert ("up", "tile_1_1", "tile_0_1") in problem.init and ("right", "tile_0_2", "tile_0_1") in problem.init
     robots_at = {a[2] for a in problem.init if a[0] == "robot-at"}
     assert robots_at.isdisjoint(a[1] for a in problem.init if a[0] == "clear")
 

@@ -3,7 +3,7 @@ with a witness plan.
 
 The IPC 2023 learning-track generator's parameters (``floortile/generate_all.py`` of
 https://github.com/ipc2023-learning/benchmarks): grid rows, columns and robots (``robots <= columns``).
-As in the IPC 2011 tasks, the grid has ``rows + 1`` rows of tiles ``tile_<row>-<col>`` (row 0 at the
+As in the IPC 2011 tasks, the grid has ``rows + 1`` rows of tiles ``tile_<row>_<col>`` (row 0 at the
 bottom, columns from 1); the goal paints every tile of rows 1..``rows``, and row 0 is where the last row
 is painted from. Colours are ``white`` and ``black``. Unlike the IPC's checkerboard goal, each tile's
 goal colour is drawn at random (more distinct small tasks). Robots ``robot1..`` start in distinct
@@ -34,8 +34,8 @@ def size_tag(size: dict) -> str:
 
 
 def tile(row: int, col: int) -> str:
-    """``tile(0, 1)`` -> ``"tile_0-1"``."""
-    return f"tile_{row}-{col}"
+    """``tile(0, 1)`` -> ``"tile_0_1"`` (the learning track's names)."""
+    return f"tile_{row}_{col}"
 
 
 def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedProblem:

@@ -13,13 +13,16 @@ history holds several revisions of the Rovers and Sokoban schedules, and the rel
 match one of them, so for those two we record observations only.
 
 For the other seven domains (the paper's second experiment), ``schedule`` gives the ``(smallest,
-largest)`` value of each parameter over a split, computed by replaying the schedule loop of one
-revision of ``<domain>/generate_all.py`` (the revision the stored index holds; they are not checked
-against every released file). Parameter names are our generators': Satellite's ``directions`` is our
-``targets``; Transport's ``max_capacity`` our ``capacity``; Spanner's ``locations`` is passed to the
-track's ``spanner.py`` as is. Childsnack's generator there takes children, allergic children, trays and
-sandwiches (tables are not a parameter). Ferry, Floortile and Spanner training sets start with
-hand-written base cases (11, 16 and none), not covered by the schedule.
+largest)`` value of each parameter over a split, computed by replaying the schedule loop of the
+revision of ``<domain>/generate_all.py`` in the stored index, and is kept only for the splits where a
+released task we read agrees with it; ``observed`` gives sizes read from released task files (their
+objects). The Spanner, Satellite and Floortile schedules, and Ferry's testing schedule, do not match the
+released tasks we read (e.g. Spanner ``testing/easy/p05`` has 6 spanners, 6 nuts and 11 locations where
+the schedule gives 2, 1 and 4), so there we record observations only. Parameter names are our
+generators': Satellite's ``directions`` is our ``targets``, Transport's ``max_capacity`` our
+``capacity``, Spanner's ``locations`` counts the locations between shed and gate. Childsnack's
+generator there takes children, allergic children, trays and sandwiches (tables are not a parameter;
+the task files have 3). Floortile's ``rows`` counts the rows to paint (the files have one more).
 """
 
 from __future__ import annotations
@@ -64,26 +67,18 @@ IPC2023_SIZES: dict[str, dict] = {
             "testing/medium": {"children": (25, 34), "trays": (2, 4), "allergic": (15, 25), "sandwiches": (30, 54)},
             "testing/hard": {"children": (100, 150), "trays": (2, 4), "allergic": (50, 110), "sandwiches": (100, 300)},
         },
-        "observed": {},
+        "observed": {"testing/easy/p05": {"children": 2, "trays": 1, "tables": 3, "allergic": 2, "sandwiches": 2}},
     },
     "ferry": {
-        "schedule": {
-            "training/easy": {"cars": (1, 20), "locations": (5, 15)},
-            "testing/easy": {"cars": (2, 20), "locations": (5, 15)},
-            "testing/medium": {"cars": (10, 97), "locations": (20, 49)},
-            "testing/hard": {"cars": (200, 974), "locations": (100, 487)},
+        "schedule": {"training/easy": {"cars": (1, 20), "locations": (5, 15)}},  # agrees with p23
+        "observed": {
+            "training/easy/p23": {"cars": 3, "locations": 6},  # its header: ";; cars=3, locations=6, ..."
+            "testing/easy/p05": {"cars": 4, "locations": 8},
         },
-        # the ";; cars=3, locations=6, ..., seed=53" header line of the released file
-        "observed": {"training/easy/p23": {"cars": 3, "locations": 6}},
     },
     "floortile": {
-        "schedule": {
-            "training/easy": {"rows": (3, 9), "columns": (3, 10), "robots": (1, 3)},
-            "testing/easy": {"rows": (3, 7), "columns": (3, 8), "robots": (1, 3)},
-            "testing/medium": {"rows": (10, 22), "columns": (10, 22), "robots": (4, 15)},
-            "testing/hard": {"rows": (50, 90), "columns": (50, 90), "robots": (20, 80)},
-        },
-        "observed": {},
+        "schedule": None,
+        "observed": {"testing/easy/p05": {"rows": 2, "columns": 3, "robots": 3}},
     },
     "miconic": {
         "schedule": {
@@ -92,25 +87,15 @@ IPC2023_SIZES: dict[str, dict] = {
             "testing/medium": {"floors": (10, 150), "passengers": (50, 90)},
             "testing/hard": {"floors": (100, 1200), "passengers": (400, 600)},
         },
-        "observed": {},
+        "observed": {"testing/easy/p05": {"floors": 8, "passengers": 4}},
     },
     "satellite": {
-        "schedule": {
-            "training/easy": {"satellites": (1, 3), "instruments": (1, 4), "modes": (1, 4), "targets": (2, 9)},
-            "testing/easy": {"satellites": (1, 3), "instruments": (1, 4), "modes": (2, 5), "targets": (2, 8)},
-            "testing/medium": {"satellites": (25, 25), "instruments": (25, 25), "modes": (6, 6), "targets": (10, 75)},
-            "testing/hard": {"satellites": (100, 100), "instruments": (100, 100), "modes": (15, 15), "targets": (100, 300)},
-        },
-        "observed": {},
+        "schedule": None,
+        "observed": {"testing/easy/p05": {"satellites": 2, "instruments": 2, "modes": 3, "targets": 2}},
     },
     "spanner": {
-        "schedule": {
-            "training/easy": {"spanners": (1, 10), "nuts": (1, 5), "locations": (4, 10)},
-            "testing/easy": {"spanners": (1, 10), "nuts": (1, 5), "locations": (4, 10)},
-            "testing/medium": {"spanners": (30, 88), "nuts": (15, 49), "locations": (15, 44)},
-            "testing/hard": {"spanners": (100, 487), "nuts": (50, 244), "locations": (50, 99)},
-        },
-        "observed": {},
+        "schedule": None,
+        "observed": {"testing/easy/p05": {"spanners": 6, "nuts": 6, "locations": 11}},
     },
     "transport": {
         "schedule": {
@@ -119,6 +104,6 @@ IPC2023_SIZES: dict[str, dict] = {
             "testing/medium": {"vehicles": (15, 15), "packages": (15, 19), "locations": (10, 34), "capacity": (6, 6)},
             "testing/hard": {"vehicles": (25, 25), "packages": (25, 45), "locations": (45, 80), "capacity": (10, 10)},
         },
-        "observed": {},
+        "observed": {"testing/easy/p05": {"vehicles": 1, "packages": 3, "locations": 2, "capacity": 3}},
     },
 }

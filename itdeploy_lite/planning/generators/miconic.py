@@ -2,11 +2,11 @@
 witness plan.
 
 The IPC 2023 learning-track generator's parameters (``miconic/generate_all.py`` of
-https://github.com/ipc2023-learning/benchmarks): the number of floors and of passengers. Floors are
-``f0..f<n-1>`` from the bottom, with ``(above fi fj)`` for every ``i < j`` (``fj`` is above ``fi``);
-passengers ``p0..p<m-1>``, each with a random origin and a different random destination; the goal
-serves every passenger. Unlike the track's files (lift at ``f0``), the lift starts at a random floor,
-which gives the smallest sizes more distinct tasks.
+https://github.com/ipc2023-learning/benchmarks): the number of floors and of passengers. As in the
+track's files, floors are ``f1..f<n>`` from the bottom, with ``(above fi fj)`` for every ``i < j``
+(``fj`` is above ``fi``); passengers ``p1..p<m>``, each with a random origin and a different random destination; the goal
+serves every passenger. Unlike the track's files (lift at the bottom floor ``f1``), the lift starts at
+a random floor, which gives the smallest sizes more distinct tasks.
 
 The witness plan serves the passengers one at a time: drive to the origin, board, drive to the
 destination, depart. Domain file: ``data/domains/miconic/domain.pddl``.
@@ -29,21 +29,22 @@ def size_tag(size: dict) -> str:
 
 
 def witness_plan(lift: int, trips: list[tuple[str, int, int]]) -> tuple[str, ...]:
-    """A valid plan for a lift at floor index ``lift`` and ``(passenger, origin, destination)`` trips."""
+    """A valid plan for a lift at floor index ``lift`` (0 for ``f1``) and ``(passenger, origin, destination)``
+    trips (floor indices)."""
     plan: list[str] = []
     here = lift
 
     def drive(to: int) -> None:
         nonlocal here
         if to != here:
-            plan.append(action("up" if to > here else "down", f"f{here}", f"f{to}"))
+            plan.append(action("up" if to > here else "down", f"f{here + 1}", f"f{to + 1}"))
             here = to
 
     for passenger, origin, destination in trips:
         drive(origin)
-        plan.append(action("board", f"f{origin}", passenger))
+        plan.append(action("board", f"f{origin + 1}", passenger))
         drive(destination)
-        plan.append(action("depart", f"f{destination}", passenger))
+        plan.append(action("depart", f"f{destination + 1}", passenger))
     return tuple(plan)
 
 
@@ -53,8 +54,8 @@ def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedPr
     Args:
         rng: the random source (seed it for reproducible tasks).
         name: problem name; default ``"miconic-<size tag>"``.
-        floors (int, 2..1000): number of floors, ``f0`` (bottom) to ``f<n-1>``.
-        passengers (int, 1..1000): number of passengers, ``p0..p<m-1>``.
+        floors (int, 2..1000): number of floors, ``f1`` (bottom) to ``f<n>``.
+        passengers (int, 1..1000): number of passengers, ``p1..p<m>``.
 
     Returns:
         A :class:`GeneratedProblem` whose goal is ``(served p)`` for every passenger (never true
@@ -66,8 +67,8 @@ def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedPr
     check_keys(size, SIZE_KEYS, DOMAIN)
     n_floors = size_int(size, "floors", 2, MAX_OBJECTS)
     n_passengers = size_int(size, "passengers", 1, MAX_OBJECTS)
-    floors = [f"f{i}" for i in range(n_floors)]
-    passengers = [f"p{i}" for i in range(n_passengers)]
+    floors = [f"f{i}" for i in range(1, n_floors + 1)]
+    passengers = [f"p{i}" for i in range(1, n_passengers + 1)]
     lift = rng.randrange(n_floors)
     trips = [(p, *rng.sample(range(n_floors), 2)) for p in passengers]
 

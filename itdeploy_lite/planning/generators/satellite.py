@@ -3,19 +3,17 @@ witness plan.
 
 The IPC 2023 learning-track generator's parameters (``satellite/generate_all.py`` of
 https://github.com/ipc2023-learning/benchmarks): satellites, instruments, modes and directions (here
-``targets``, the number of directions). Construction, as in the IPC 2002 generator: every satellite has
-at least one instrument (so ``instruments >= satellites``), further instruments go to random
-satellites; every instrument supports a random non-empty set of modes and every mode is supported by
-some instrument; every instrument's calibration target is a random star. Directions ``star0..`` (the
-first ``max(1, targets // 3)``, calibration targets) and ``planet<k>..`` (the rest, image subjects);
-modes ``image0 infrared1 spectrograph2 thermograph3 image4 ...``. Each satellite has power available
-and points at a random direction. The goal asks for 1 to ``targets`` images of planets in modes, and,
-for some satellites (probability 0.3 each), a final pointing direction.
+``targets``, the number of directions). As in the track's files, objects are ``sat1..``, ``ins1..``,
+``mod1..`` and ``dir1..``; every satellite points at a random direction with power available; the goal
+asks for images ``(have_image dir mod)``. Construction: every satellite has at least one instrument (so
+``instruments >= satellites``), further instruments go to random satellites; every instrument supports
+a random non-empty set of modes and every mode is supported by some instrument; every instrument's
+calibration target is a random direction. The goal asks for 1 to ``targets`` images of random
+directions in random modes.
 
 The witness plan takes the images one by one with the first instrument supporting the mode: switch it
-on (switching off its satellite's other instrument), calibrate it if needed, turn to the planet, take
-the image; then it turns the satellites to their goal directions. Domain file:
-``data/domains/satellite/domain.pddl``.
+on (switching off its satellite's other instrument), calibrate it if needed, turn to the direction,
+take the image. Domain file: ``data/domains/satellite/domain.pddl``.
 """
 
 from __future__ import annotations
@@ -26,8 +24,6 @@ from itdeploy_lite.planning.generators.problem import GeneratedProblem, action, 
 
 DOMAIN = "satellite"
 SIZE_KEYS = ("satellites", "instruments", "modes", "targets")
-MODE_KINDS = ("image", "infrared", "spectrograph", "thermograph")
-POINTING_GOAL = 0.3
 MAX_OBJECTS = 1000
 
 
@@ -42,13 +38,13 @@ def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedPr
     Args:
         rng: the random source (seed it for reproducible tasks).
         name: problem name; default ``"satellite-<size tag>"``.
-        satellites (int, 1..1000): ``satellite0..``.
-        instruments (int, satellites..1000): ``instrument0..``.
-        modes (int, 1..1000): observation modes.
-        targets (int, 2..1000): directions (stars for calibration, planets to image).
+        satellites (int, 1..1000): ``sat1..``.
+        instruments (int, satellites..1000): ``ins1..``.
+        modes (int, 1..1000): observation modes ``mod1..``.
+        targets (int, 2..1000): directions ``dir1..`` (calibration targets and image subjects).
 
     Returns:
-        A :class:`GeneratedProblem` whose goal holds at least one ``have_image`` atom (never true
+        A :class:`GeneratedProblem` whose goal is 1 to ``targets`` ``have_image`` atoms (never true
         initially) and whose witness plan is valid.
 
     Raises:
@@ -59,13 +55,10 @@ def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedPr
     n_instruments = size_int(size, "instruments", n_satellites, MAX_OBJECTS)
     n_modes = size_int(size, "modes", 1, MAX_OBJECTS)
     n_targets = size_int(size, "targets", 2, MAX_OBJECTS)
-    satellites = [f"satellite{i}" for i in range(n_satellites)]
-    instruments = [f"instrument{i}" for i in range(n_instruments)]
-    modes = [f"{MODE_KINDS[i % len(MODE_KINDS)]}{i}" for i in range(n_modes)]
-    n_stars = max(1, n_targets // 3)
-    stars = [f"star{i}" for i in range(n_stars)]
-    planets = [f"planet{i}" for i in range(n_stars, n_targets)]
-    directions = stars + planets
+    satellites = [f"sat{i}" for i in range(1, n_satellites + 1)]
+    instruments = [f"ins{i}" for i in range(1, n_instruments + 1)]
+    modes = [f"mod{i}" for i in range(1, n_modes + 1)]
+    directions = [f"dir{i}" for i in range(1, n_targets + 1)]
 
     board = {i: satellites[k] if k < n_satellites else rng.choice(satellites) for k, i in enumerate(instruments)}
     supports = {i: [m for m in modes if rng.random() < 0.5] for i in instruments}
@@ -75,17 +68,16 @@ def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedPr
     for i in instruments:
         if not supports[i]:
             supports[i].append(rng.choice(modes))
-    target = {i: rng.choice(stars) for i in instruments}
+    target = {i: rng.choice(directions) for i in instruments}
     pointing = {s: rng.choice(directions) for s in satellites}
 
     init = {("power_avail", s) for s in satellites} | {("pointing", s, d) for s, d in pointing.items()}
     init |= {("on_board", i, s) for i, s in board.items()} | {("calibration_target", i, d) for i, d in target.items()}
     init |= {("supports", i, m) for i, ms in supports.items() for m in ms}
-    candidates = [(d, m) for d in planets for m in modes]
+    candidates = [(d, m) for d in directions for m in modes]
     images = sorted(rng.sample(candidates, rng.randint(1, min(len(candidates), n_targets))),
                     key=lambda dm: (directions.index(dm[0]), modes.index(dm[1])))
-    final = {s: rng.choice(directions) for s in satellites if rng.random() < POINTING_GOAL}
-    goal = {("have_image", d, m) for d, m in images} | {("pointing", s, d) for s, d in final.items()}
+    goal = {("have_image", d, m) for d, m in images}
 
     plan: list[str] = []
     powered: dict[str, str] = {}
@@ -111,8 +103,6 @@ def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedPr
             calibrated.add(i)
         turn(s, d)
         plan.append(action("take_image", s, d, i, m))
-    for s, d in final.items():
-        turn(s, d)
 
     objects = [(satellites, "satellite"), (instruments, "instrument"), (modes, "mode"), (directions, "direction")]
     return make_problem(name or f"{DOMAIN}-{size_tag(size)}", DOMAIN, size, objects, init, goal, plan)

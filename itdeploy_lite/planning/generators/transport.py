@@ -5,9 +5,9 @@ The IPC 2023 learning-track generator's parameters (``transport/generate_all.py`
 https://github.com/ipc2023-learning/benchmarks): vehicles, packages, locations and the maximal vehicle
 capacity. The road map is a random spanning tree over the locations ``l1..`` plus random extra roads,
 every road both ways (so every location reaches every other); each vehicle ``v1..`` starts empty at a
-random location with a random capacity in ``1..capacity``; capacity numbers are ``capacity-0 ..
-capacity-<capacity>`` with ``(capacity-predecessor capacity-i capacity-<i+1>)``; each package ``p1..``
-starts at a random location and must end at a different random one.
+random location with a random capacity in ``1..capacity``; capacities are the ``size`` objects
+``c0..c<capacity>`` with ``(capacity-predecessor c<i> c<i+1>)``, as in the track's files; each package
+``p1..`` starts at a random location and must end at a different random one.
 
 The witness plan delivers the packages one at a time with the vehicle closest to the package: drive
 along a shortest road path, pick up, drive to the goal, drop. Domain file:
@@ -79,7 +79,7 @@ def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedPr
     locations = [f"l{i}" for i in range(1, n_locations + 1)]
     vehicles = [f"v{i}" for i in range(1, n_vehicles + 1)]
     packages = [f"p{i}" for i in range(1, n_packages + 1)]
-    numbers = [f"capacity-{i}" for i in range(max_capacity + 1)]
+    numbers = [f"c{i}" for i in range(max_capacity + 1)]
 
     order = list(locations)
     rng.shuffle(order)
@@ -116,5 +116,5 @@ def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedPr
         drive(vehicle, end)
         plan.append(action("drop", vehicle, end, p, numbers[k - 1], numbers[k]))
 
-    objects = [(vehicles, "vehicle"), (packages, "package"), (locations, "location"), (numbers, "capacity-number")]
+    objects = [(vehicles, "vehicle"), (packages, "package"), (locations, "location"), (numbers, "size")]
     return make_problem(name or f"{DOMAIN}-{size_tag(size)}", DOMAIN, size, objects, init, goal, plan)
