@@ -397,3 +397,18 @@ def test_a_task_with_an_extra_unused_object_is_another_task():
     # same atoms, one more (unused) location: not a duplicate
     bigger = GeneratedProblem("y", "ferry", {}, "", None, small.init, small.goal, small.objects | {"loc3"})
     assert bigger.key != small.key
+
+
+@pytest.mark.parametrize("domain, size, tag", [
+    ("childsnack", {"children": 3, "trays": 1, "tables": 2}, "ch3tr1tb2"),
+    ("childsnack", {"children": 3, "trays": 1, "tables": 2, "allergic": 1}, "ch3tr1tb2al1"),
+    ("ferry", {"cars": 3, "locations": 4}, "c3l4"),
+    ("floortile", {"rows": 3, "columns": 4, "robots": 2}, "g3x4r2"),
+    ("miconic", {"floors": 4, "passengers": 2}, "f4p2"),
+    ("satellite", {"satellites": 1, "instruments": 2, "modes": 2, "targets": 3}, "s1i2m2t3"),
+    ("spanner", {"spanners": 3, "nuts": 2, "locations": 5}, "s3n2l5"),
+    ("transport", {"vehicles": 2, "packages": 3, "locations": 5, "capacity": 2}, "v2p3l5c2"),
+])
+def test_new_domains_size_tags_name_the_problems(domain, size, tag):
+    (problem,) = generate_problems(domain, size, 1, seed=0)
+    assert problem.name == f"{domain}-{tag}-s0-000"

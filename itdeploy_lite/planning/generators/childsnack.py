@@ -28,10 +28,10 @@ MAX_OBJECTS = 1000
 
 
 def size_tag(size: dict) -> str:
-    """A short name part: ``{"children": 3, "trays": 1, "tables": 2}`` -> ``"c3t1b2"`` (``"c3t1b2a1"``
+    """A short name part: ``{"children": 3, "trays": 1, "tables": 2}`` -> ``"ch3tr1tb2"`` (``"ch3tr1tb2al1"``
     with ``"allergic": 1``)."""
-    tag = "c{children}t{trays}b{tables}".format(**size)
-    return tag + (f"a{size['allergic']}" if size.get("allergic") is not None else "")
+    tag = "ch{children}tr{trays}tb{tables}".format(**size)
+    return tag + (f"al{size['allergic']}" if size.get("allergic") is not None else "")
 
 
 def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedProblem:
