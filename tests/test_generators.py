@@ -412,3 +412,37 @@ def test_a_task_with_an_extra_unused_object_is_another_task():
 def test_new_domains_size_tags_name_the_problems(domain, size, tag):
     (problem,) = generate_problems(domain, size, 1, seed=0)
     assert problem.name == f"{domain}-{tag}-s0-000"
+
+
+@pytest.mark.parametrize("domain", NEW_DOMAINS)
+def test_every_heldout_name_is_trained(domain):
+    """The pretrain split's name pools cover the held-out tasks' object names (as Rovers' do), so a model
+    is never asked for a name it has not seen; Floortile's tiles are grid coordinates: only the tiles of
+    the largest held-out grids are exempt."""
+    def names(split):
+        return {o for p in make_split(domain, split, per_size=20) for o in p.objects}
+
+    unseen = names("heldout") - names("pretrain") - names("train")
+    if domain == "floortile":
+        largest = max(s["rows"] for s in SPLITS[domain]["train"] + SPLITS[domain]["pretrain"])
+        assert unseen and all(o.startswith("tile_") and max(map(int, o[5:].split("_"))) > largest for o in unseen)
+    else:
+        assert not unseen
+
+
+def test_name_pools_draw_sorted_names_from_the_pool():
+    from itdeploy_lite.planning.generators.problem import numbered
+
+    assert numbered("car", 3) == ["car1", "car2", "car3"]
+    drawn = [numbered("car", 3, random.Random(seed), pool=6) for seed in range(30)]
+    assert all(len(d) == 3 and d == sorted(d, key=lambda n: int(n[3:])) for d in drawn)
+    assert set().union(*drawn) == {f"car{i}" for i in range(1, 7)}
+    with pytest.raises(ValueError, match="needs an rng"):
+        numbered("car", 3, pool=6)
+    (miconic,) = generate_problems("miconic", {"floors": 3, "passengers": 2, "name_pool": 8}, 1, seed=2)
+    floors = sorted((a for a in miconic.objects if a.startswith("f")), key=lambda n: int(n[1:]))
+    above = {a[1:] for a in miconic.init if a[0] == "above"}
+    assert above == {(a, b) for i, a in enumerate(floors) for b in floors[i + 1:]}  # order kept
+    assert miconic.name == "miconic-f3p2n8-s2-000"
+    with pytest.raises(ValueError, match="'name_pool' must be in 4"):
+        generate_problems("ferry", {"cars": 4, "locations": 3, "name_pool": 3}, 1, seed=0)

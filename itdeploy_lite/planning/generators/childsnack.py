@@ -19,10 +19,18 @@ from __future__ import annotations
 
 import random
 
-from itdeploy_lite.planning.generators.problem import GeneratedProblem, action, check_keys, make_problem, size_int
+from itdeploy_lite.planning.generators.problem import (
+    GeneratedProblem,
+    action,
+    check_keys,
+    make_problem,
+    name_pool,
+    numbered,
+    size_int,
+)
 
 DOMAIN = "childsnack"
-SIZE_KEYS = ("children", "trays", "tables", "allergic")
+SIZE_KEYS = ("children", "trays", "tables", "allergic", "name_pool")
 KITCHEN = "kitchen"  # a domain constant: not declared in the problem
 MAX_OBJECTS = 1000
 
@@ -31,7 +39,8 @@ def size_tag(size: dict) -> str:
     """A short name part: ``{"children": 3, "trays": 1, "tables": 2}`` -> ``"ch3tr1tb2"`` (``"ch3tr1tb2al1"``
     with ``"allergic": 1``)."""
     tag = "ch{children}tr{trays}tb{tables}".format(**size)
-    return tag + (f"al{size['allergic']}" if size.get("allergic") is not None else "")
+    tag += f"al{size['allergic']}" if size.get("allergic") is not None else ""
+    return tag + (f"n{size['name_pool']}" if size.get("name_pool") else "")
 
 
 def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedProblem:
@@ -45,6 +54,8 @@ def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedPr
         trays (int, 1..1000): ``tray1..``, all in the kitchen.
         tables (int, 1..1000): ``table1..``, where the children wait.
         allergic (int, optional, 0..children): how many children are allergic to gluten.
+        name_pool (int, optional): draw each kind's numbered names at random from ``1..name_pool`` (see
+            :func:`~itdeploy_lite.planning.generators.problem.numbered`) instead of numbering from 1.
 
     Returns:
         A :class:`GeneratedProblem` whose goal serves every child and whose witness plan is valid.
@@ -56,17 +67,18 @@ def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedPr
     n = size_int(size, "children", 1, MAX_OBJECTS)
     n_trays = size_int(size, "trays", 1, MAX_OBJECTS)
     n_tables = size_int(size, "tables", 1, MAX_OBJECTS)
-    children = [f"child{i}" for i in range(1, n + 1)]
+    pool = name_pool(size, max(n, n_trays, n_tables))
+    children = numbered("child", n, rng, pool)
     if size.get("allergic") is not None:
         n_allergic = size_int(size, "allergic", 0, n)
         allergic = set(rng.sample(children, n_allergic))
     else:
         allergic = {c for c in children if rng.random() < 0.5}
-    sandwiches = [f"sandw{i}" for i in range(1, n + 1)]
-    breads = [f"bread{i}" for i in range(1, n + 1)]
-    contents = [f"content{i}" for i in range(1, n + 1)]
-    trays = [f"tray{i}" for i in range(1, n_trays + 1)]
-    tables = [f"table{i}" for i in range(1, n_tables + 1)]
+    sandwiches = numbered("sandw", n, rng, pool)
+    breads = numbered("bread", n, rng, pool)
+    contents = numbered("content", n, rng, pool)
+    trays = numbered("tray", n_trays, rng, pool)
+    tables = numbered("table", n_tables, rng, pool)
     gf_breads = sorted(rng.sample(range(n), len(allergic)))
     gf_contents = sorted(rng.sample(range(n), len(allergic)))
     waiting = {c: rng.choice(tables) for c in children}

@@ -14,16 +14,24 @@ from __future__ import annotations
 
 import random
 
-from itdeploy_lite.planning.generators.problem import GeneratedProblem, action, check_keys, make_problem, size_int
+from itdeploy_lite.planning.generators.problem import (
+    GeneratedProblem,
+    action,
+    check_keys,
+    make_problem,
+    name_pool,
+    numbered,
+    size_int,
+)
 
 DOMAIN = "ferry"
-SIZE_KEYS = ("cars", "locations")
+SIZE_KEYS = ("cars", "locations", "name_pool")
 MAX_OBJECTS = 1000
 
 
 def size_tag(size: dict) -> str:
-    """A short name part: ``{"cars": 3, "locations": 4}`` -> ``"c3l4"``."""
-    return "c{cars}l{locations}".format(**size)
+    """A short name part: ``{"cars": 3, "locations": 4}`` -> ``"c3l4"`` (``"c3l4n6"`` with name pool 6)."""
+    return "c{cars}l{locations}".format(**size) + (f"n{size['name_pool']}" if size.get("name_pool") else "")
 
 
 def witness_plan(ferry: str, at: dict[str, str], goal_at: dict[str, str]) -> tuple[str, ...]:
@@ -49,6 +57,8 @@ def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedPr
         name: problem name; default ``"ferry-<size tag>"``.
         cars (int, 1..1000): number of cars, ``car1..carN``.
         locations (int, 2..1000): number of locations, ``loc1..locM``.
+        name_pool (int, optional): draw each kind's numbered names at random from ``1..name_pool`` (see
+            :func:`~itdeploy_lite.planning.generators.problem.numbered`) instead of numbering from 1.
 
     Returns:
         A :class:`GeneratedProblem` whose goal places every car and whose witness plan is valid. Every
@@ -61,8 +71,9 @@ def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedPr
     check_keys(size, SIZE_KEYS, DOMAIN)
     n_cars = size_int(size, "cars", 1, MAX_OBJECTS)
     n_locations = size_int(size, "locations", 2, MAX_OBJECTS)
-    cars = [f"car{i}" for i in range(1, n_cars + 1)]
-    locations = [f"loc{i}" for i in range(1, n_locations + 1)]
+    pool = name_pool(size, max(n_cars, n_locations))
+    cars = numbered("car", n_cars, rng, pool)
+    locations = numbered("loc", n_locations, rng, pool)
     ferry = rng.choice(locations)
     at = {car: rng.choice(locations) for car in cars}
     goal_at = {car: rng.choice(locations) for car in cars}

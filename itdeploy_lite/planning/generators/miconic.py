@@ -16,35 +16,43 @@ from __future__ import annotations
 
 import random
 
-from itdeploy_lite.planning.generators.problem import GeneratedProblem, action, check_keys, make_problem, size_int
+from itdeploy_lite.planning.generators.problem import (
+    GeneratedProblem,
+    action,
+    check_keys,
+    make_problem,
+    name_pool,
+    numbered,
+    size_int,
+)
 
 DOMAIN = "miconic"
-SIZE_KEYS = ("floors", "passengers")
+SIZE_KEYS = ("floors", "passengers", "name_pool")
 MAX_OBJECTS = 1000
 
 
 def size_tag(size: dict) -> str:
-    """A short name part: ``{"floors": 4, "passengers": 2}`` -> ``"f4p2"``."""
-    return "f{floors}p{passengers}".format(**size)
+    """A short name part: ``{"floors": 4, "passengers": 2}`` -> ``"f4p2"`` (``"f4p2n8"`` with name pool 8)."""
+    return "f{floors}p{passengers}".format(**size) + (f"n{size['name_pool']}" if size.get("name_pool") else "")
 
 
-def witness_plan(lift: int, trips: list[tuple[str, int, int]]) -> tuple[str, ...]:
-    """A valid plan for a lift at floor index ``lift`` (0 for ``f1``) and ``(passenger, origin, destination)``
-    trips (floor indices)."""
+def witness_plan(floors: list[str], lift: int, trips: list[tuple[str, int, int]]) -> tuple[str, ...]:
+    """A valid plan for ``floors`` (bottom first), a lift at ``floors[lift]`` and ``(passenger, origin,
+    destination)`` trips (indices into ``floors``)."""
     plan: list[str] = []
     here = lift
 
     def drive(to: int) -> None:
         nonlocal here
         if to != here:
-            plan.append(action("up" if to > here else "down", f"f{here + 1}", f"f{to + 1}"))
+            plan.append(action("up" if to > here else "down", floors[here], floors[to]))
             here = to
 
     for passenger, origin, destination in trips:
         drive(origin)
-        plan.append(action("board", f"f{origin + 1}", passenger))
+        plan.append(action("board", floors[origin], passenger))
         drive(destination)
-        plan.append(action("depart", f"f{destination + 1}", passenger))
+        plan.append(action("depart", floors[destination], passenger))
     return tuple(plan)
 
 
@@ -56,6 +64,9 @@ def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedPr
         name: problem name; default ``"miconic-<size tag>"``.
         floors (int, 2..1000): number of floors, ``f1`` (bottom) to ``f<n>``.
         passengers (int, 1..1000): number of passengers, ``p1..p<m>``.
+        name_pool (int, optional): draw each kind's numbered names at random from ``1..name_pool`` (see
+            :func:`~itdeploy_lite.planning.generators.problem.numbered`) instead of numbering from 1. Floors
+            keep their order: a higher number is a higher floor.
 
     Returns:
         A :class:`GeneratedProblem` whose goal is ``(served p)`` for every passenger (never true
@@ -67,8 +78,9 @@ def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedPr
     check_keys(size, SIZE_KEYS, DOMAIN)
     n_floors = size_int(size, "floors", 2, MAX_OBJECTS)
     n_passengers = size_int(size, "passengers", 1, MAX_OBJECTS)
-    floors = [f"f{i}" for i in range(1, n_floors + 1)]
-    passengers = [f"p{i}" for i in range(1, n_passengers + 1)]
+    pool = name_pool(size, max(n_floors, n_passengers))
+    floors = numbered("f", n_floors, rng, pool)
+    passengers = numbered("p", n_passengers, rng, pool)
     lift = rng.randrange(n_floors)
     trips = [(p, *rng.sample(range(n_floors), 2)) for p in passengers]
 
@@ -78,4 +90,4 @@ def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedPr
     goal = {("served", p) for p in passengers}
     objects = [(passengers, "passenger"), (floors, "floor")]
     return make_problem(name or f"{DOMAIN}-{size_tag(size)}", DOMAIN, size, objects, init, goal,
-                        witness_plan(lift, trips))
+                        witness_plan(floors, lift, trips))

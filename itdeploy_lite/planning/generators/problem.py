@@ -7,6 +7,7 @@ one atom per line, the goal as an ``(and ...)``.
 
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass, field
 
@@ -174,6 +175,34 @@ def size_int(size: dict, key: str, low: int, high: int | None = None) -> int:
         bound = f">= {low}" if high is None else f"in {low}..{high}"
         raise ValueError(f"size parameter {key!r} must be {bound}, got {value}")
     return value
+
+
+def numbered(prefix: str, count: int, rng: random.Random | None = None, pool: int | None = None) -> list[str]:
+    """Numbered object names: ``numbered("car", 3)`` -> ``["car1", "car2", "car3"]``.
+
+    With a name ``pool``, the ``count`` indices are drawn at random (and sorted) from ``1..max(count,
+    pool)``, e.g. ``["car2", "car5", "car6"]``, so that small tasks use every name of larger ones (a model
+    trained on 2-car tasks then knows ``car6``). Without one, ``rng`` is not used.
+
+    Raises:
+        ValueError: a pool without an ``rng``.
+    """
+    if pool is None:
+        return [f"{prefix}{i}" for i in range(1, count + 1)]
+    if rng is None:
+        raise ValueError("numbered: a name pool needs an rng")
+    return [f"{prefix}{i}" for i in sorted(rng.sample(range(1, max(count, pool) + 1), count))]
+
+
+def name_pool(size: dict, low: int) -> int | None:
+    """The optional ``name_pool`` size parameter (``None`` when absent), checked to be ``>= low``.
+
+    Raises:
+        ValueError: not an int, or below ``low`` (the largest object count it must cover).
+    """
+    if size.get("name_pool") is None:
+        return None
+    return size_int(size, "name_pool", low, 10_000)
 
 
 def check_keys(size: dict, allowed: tuple[str, ...], domain: str) -> None:

@@ -20,16 +20,25 @@ from __future__ import annotations
 
 import random
 
-from itdeploy_lite.planning.generators.problem import GeneratedProblem, action, check_keys, make_problem, size_int
+from itdeploy_lite.planning.generators.problem import (
+    GeneratedProblem,
+    action,
+    check_keys,
+    make_problem,
+    name_pool,
+    numbered,
+    size_int,
+)
 
 DOMAIN = "satellite"
-SIZE_KEYS = ("satellites", "instruments", "modes", "targets")
+SIZE_KEYS = ("satellites", "instruments", "modes", "targets", "name_pool")
 MAX_OBJECTS = 1000
 
 
 def size_tag(size: dict) -> str:
     """A short name part: ``{"satellites": 1, "instruments": 2, "modes": 2, "targets": 3}`` -> ``"s1i2m2t3"``."""
-    return "s{satellites}i{instruments}m{modes}t{targets}".format(**size)
+    tag = "s{satellites}i{instruments}m{modes}t{targets}".format(**size)
+    return tag + (f"n{size['name_pool']}" if size.get("name_pool") else "")
 
 
 def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedProblem:
@@ -42,6 +51,8 @@ def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedPr
         instruments (int, satellites..1000): ``ins1..``.
         modes (int, 1..1000): observation modes ``mod1..``.
         targets (int, 2..1000): directions ``dir1..`` (calibration targets and image subjects).
+        name_pool (int, optional): draw each kind's numbered names at random from ``1..name_pool`` (see
+            :func:`~itdeploy_lite.planning.generators.problem.numbered`) instead of numbering from 1.
 
     Returns:
         A :class:`GeneratedProblem` whose goal is 1 to ``targets`` ``have_image`` atoms (never true
@@ -55,10 +66,11 @@ def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedPr
     n_instruments = size_int(size, "instruments", n_satellites, MAX_OBJECTS)
     n_modes = size_int(size, "modes", 1, MAX_OBJECTS)
     n_targets = size_int(size, "targets", 2, MAX_OBJECTS)
-    satellites = [f"sat{i}" for i in range(1, n_satellites + 1)]
-    instruments = [f"ins{i}" for i in range(1, n_instruments + 1)]
-    modes = [f"mod{i}" for i in range(1, n_modes + 1)]
-    directions = [f"dir{i}" for i in range(1, n_targets + 1)]
+    pool = name_pool(size, max(n_satellites, n_instruments, n_modes, n_targets))
+    satellites = numbered("sat", n_satellites, rng, pool)
+    instruments = numbered("ins", n_instruments, rng, pool)
+    modes = numbered("mod", n_modes, rng, pool)
+    directions = numbered("dir", n_targets, rng, pool)
 
     board = {i: satellites[k] if k < n_satellites else rng.choice(satellites) for k, i in enumerate(instruments)}
     supports = {i: [m for m in modes if rng.random() < 0.5] for i in instruments}

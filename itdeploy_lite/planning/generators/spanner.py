@@ -16,17 +16,27 @@ from __future__ import annotations
 
 import random
 
-from itdeploy_lite.planning.generators.problem import GeneratedProblem, action, check_keys, make_problem, size_int
+from itdeploy_lite.planning.generators.problem import (
+    GeneratedProblem,
+    action,
+    check_keys,
+    make_problem,
+    name_pool,
+    numbered,
+    size_int,
+)
 
 DOMAIN = "spanner"
-SIZE_KEYS = ("spanners", "nuts", "locations")
+SIZE_KEYS = ("spanners", "nuts", "locations", "name_pool")
 MAN = "bob"
 MAX_OBJECTS = 1000
 
 
 def size_tag(size: dict) -> str:
-    """A short name part: ``{"spanners": 3, "nuts": 2, "locations": 5}`` -> ``"s3n2l5"``."""
-    return "s{spanners}n{nuts}l{locations}".format(**size)
+    """A short name part: ``{"spanners": 3, "nuts": 2, "locations": 5}`` -> ``"s3n2l5"`` (``"s3n2l5p7"``
+    with name pool 7)."""
+    tag = "s{spanners}n{nuts}l{locations}".format(**size)
+    return tag + (f"p{size['name_pool']}" if size.get("name_pool") else "")
 
 
 def witness_plan(chain: list[str], spanner_at: dict[str, str], nuts: list[str]) -> tuple[str, ...]:
@@ -54,6 +64,9 @@ def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedPr
         spanners (int, 1..1000): number of spanners, ``spanner1..``; at least ``nuts``.
         nuts (int, 1..1000): number of nuts, ``nut1..``.
         locations (int, 1..1000): locations between the shed and the gate, ``location1..``.
+        name_pool (int, optional): draw each kind's numbered names at random from ``1..name_pool`` (see
+            :func:`~itdeploy_lite.planning.generators.problem.numbered`) instead of numbering from 1. The chain
+            keeps its order: ``shed``, then the locations by number, then ``gate``.
 
     Returns:
         A :class:`GeneratedProblem` whose goal tightens every nut and whose witness plan is valid.
@@ -69,9 +82,10 @@ def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedPr
     if n_spanners < n_nuts:
         raise ValueError(f"size parameter 'spanners' must be >= 'nuts' ({n_nuts}), got {n_spanners}: "
                          "each spanner tightens one nut")
-    spanners = [f"spanner{i}" for i in range(1, n_spanners + 1)]
-    nuts = [f"nut{i}" for i in range(1, n_nuts + 1)]
-    middle = [f"location{i}" for i in range(1, n_locations + 1)]
+    pool = name_pool(size, max(n_spanners, n_nuts, n_locations))
+    spanners = numbered("spanner", n_spanners, rng, pool)
+    nuts = numbered("nut", n_nuts, rng, pool)
+    middle = numbered("location", n_locations, rng, pool)
     chain = ["shed", *middle, "gate"]
     spanner_at = {s: rng.choice(middle) for s in spanners}
 

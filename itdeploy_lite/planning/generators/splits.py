@@ -41,6 +41,11 @@ def _sizes(keys: str, *sizes: tuple[int, ...]) -> list[dict]:
     return [dict(zip(keys.split(), s)) for s in sizes]
 
 
+def _pooled(pool: int, sizes: list[dict]) -> list[dict]:
+    """The sizes with object names drawn from ``1..pool`` (``name_pool``)."""
+    return [dict(s, name_pool=pool) for s in sizes]
+
+
 _CHILDSNACK = "children trays tables"
 _FERRY = "cars locations"
 _FLOORTILE = "rows columns robots"
@@ -76,43 +81,47 @@ SPLITS: dict[str, dict[str, list[dict]]] = {
         "train": [{"balls": n} for n in (3, 4, 5)],
         "heldout": [{"balls": n} for n in (4, 5, 6, 7, 8)],
     },
-    # The other seven IPC 2023 learning-track domains. Smallest sizes: witness plans of 4-12 steps, each
-    # with at least ~40 distinct tasks; held-out sizes reach witness plans of 20-50 steps.
+    # The other seven IPC 2023 learning-track domains. Smallest sizes: witness plans of 3-17 steps, each
+    # with at least ~40 distinct tasks; held-out sizes reach witness plans of 20-50 steps. As for Rovers,
+    # the pretrain tasks draw their names from pools as large as the largest held-out counts (see
+    # ``_pooled``), so every object name of a held-out task is trained; Floortile's tile names are grid
+    # coordinates and cannot be pooled (tile_4_* of the 4x4 held-out grids is never trained).
     "childsnack": {
-        "pretrain": _sizes(_CHILDSNACK, (2, 1, 2), (3, 1, 2)),
+        "pretrain": _pooled(6, _sizes(_CHILDSNACK, (2, 1, 2), (3, 1, 2))),
         "train": _sizes(_CHILDSNACK, (3, 1, 2), (3, 2, 3), (4, 2, 3)),
         "heldout": _sizes(_CHILDSNACK, (4, 2, 3), (5, 2, 3), (6, 3, 4)),
     },
     "ferry": {
-        "pretrain": _sizes(_FERRY, (2, 3), (2, 4)),
+        "pretrain": _pooled(6, _sizes(_FERRY, (2, 3), (2, 4))),
         "train": _sizes(_FERRY, (2, 4), (3, 4), (3, 5)),
         "heldout": _sizes(_FERRY, (3, 5), (4, 5), (5, 6), (6, 6)),
     },
     "floortile": {
         "pretrain": _sizes(_FLOORTILE, (1, 3, 1), (2, 2, 1)),
-        "train": _sizes(_FLOORTILE, (2, 2, 1), (2, 3, 1), (3, 3, 1)),
+        "train": _sizes(_FLOORTILE, (2, 2, 1), (2, 3, 1), (2, 3, 2), (3, 3, 1)),
         # Fast Downward's LAMA (first plan) needs > 30 s on some 4x4 grids with 2 robots (dead ends)
         "heldout": _sizes(_FLOORTILE, (3, 3, 1), (3, 3, 2), (3, 4, 1), (4, 4, 1)),
     },
     "miconic": {
-        "pretrain": _sizes(_MICONIC, (3, 2), (4, 2)),
+        "pretrain": _pooled(8, _sizes(_MICONIC, (3, 2), (4, 2))),
         "train": _sizes(_MICONIC, (4, 2), (4, 3), (5, 3)),
         "heldout": _sizes(_MICONIC, (5, 3), (5, 4), (6, 5), (8, 6)),
     },
     "satellite": {
-        "pretrain": _sizes(_SATELLITE, (1, 1, 2, 3), (1, 2, 2, 3)),
+        "pretrain": _pooled(6, _sizes(_SATELLITE, (1, 1, 2, 3), (1, 2, 2, 3))),
         "train": _sizes(_SATELLITE, (1, 2, 2, 3), (1, 2, 2, 4), (2, 2, 2, 4)),
         "heldout": _sizes(_SATELLITE, (2, 2, 2, 4), (2, 3, 3, 5), (3, 4, 3, 6)),
     },
     "spanner": {
-        "pretrain": _sizes(_SPANNER, (2, 1, 6), (3, 2, 4)),
+        "pretrain": _pooled(7, _sizes(_SPANNER, (2, 1, 6), (3, 2, 4))),
         "train": _sizes(_SPANNER, (3, 2, 4), (3, 2, 5), (4, 3, 5)),
         "heldout": _sizes(_SPANNER, (4, 3, 5), (5, 4, 6), (6, 5, 7)),
     },
     "transport": {
-        "pretrain": _sizes(_TRANSPORT, (1, 1, 3, 2), (1, 2, 3, 2)),
-        "train": _sizes(_TRANSPORT, (1, 2, 3, 2), (1, 2, 4, 2), (2, 3, 4, 2)),
-        "heldout": _sizes(_TRANSPORT, (2, 3, 4, 2), (2, 3, 5, 3), (2, 4, 6, 3), (3, 5, 7, 3)),
+        # capacity 3 (c0..c3) from pretraining on, as in the learning track's tasks
+        "pretrain": _pooled(7, _sizes(_TRANSPORT, (1, 1, 3, 2), (1, 2, 3, 3))),
+        "train": _sizes(_TRANSPORT, (1, 2, 3, 3), (1, 2, 4, 2), (2, 3, 4, 3)),
+        "heldout": _sizes(_TRANSPORT, (2, 3, 4, 3), (2, 3, 5, 3), (2, 4, 6, 3), (3, 5, 7, 3)),
     },
 }
 
@@ -133,7 +142,7 @@ POOLS: dict[str, list[dict]] = {
     "miconic": _sizes(_MICONIC, (3, 2), (4, 2), (4, 3), (5, 3), (5, 4), (6, 5)),
     "satellite": _sizes(_SATELLITE, (1, 1, 2, 3), (1, 2, 2, 3), (1, 2, 2, 4), (2, 2, 2, 4), (2, 3, 3, 5), (3, 4, 3, 6)),
     "spanner": _sizes(_SPANNER, (2, 1, 6), (3, 2, 4), (3, 2, 5), (4, 3, 5), (5, 4, 6), (6, 5, 7)),
-    "transport": _sizes(_TRANSPORT, (1, 1, 3, 2), (1, 2, 3, 2), (1, 2, 4, 2), (2, 3, 4, 2), (2, 3, 5, 3), (2, 4, 6, 3)),
+    "transport": _sizes(_TRANSPORT, (1, 1, 3, 2), (1, 2, 3, 3), (1, 2, 4, 2), (2, 3, 4, 3), (2, 3, 5, 3), (2, 4, 6, 3)),
 }
 
 

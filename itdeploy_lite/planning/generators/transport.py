@@ -19,17 +19,26 @@ from __future__ import annotations
 import random
 from collections import deque
 
-from itdeploy_lite.planning.generators.problem import GeneratedProblem, action, check_keys, make_problem, size_int
+from itdeploy_lite.planning.generators.problem import (
+    GeneratedProblem,
+    action,
+    check_keys,
+    make_problem,
+    name_pool,
+    numbered,
+    size_int,
+)
 
 DOMAIN = "transport"
-SIZE_KEYS = ("vehicles", "packages", "locations", "capacity")
+SIZE_KEYS = ("vehicles", "packages", "locations", "capacity", "name_pool")
 MAX_OBJECTS = 1000
 EXTRA_ROAD = 0.3  # probability of a road beyond the spanning tree, per pair of locations
 
 
 def size_tag(size: dict) -> str:
     """A short name part: ``{"vehicles": 2, "packages": 3, "locations": 5, "capacity": 2}`` -> ``"v2p3l5c2"``."""
-    return "v{vehicles}p{packages}l{locations}c{capacity}".format(**size)
+    tag = "v{vehicles}p{packages}l{locations}c{capacity}".format(**size)
+    return tag + (f"n{size['name_pool']}" if size.get("name_pool") else "")
 
 
 def shortest_path(roads: dict[str, list[str]], start: str, end: str) -> list[str]:
@@ -63,6 +72,9 @@ def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedPr
         vehicles (int, 1..1000), packages (int, 1..1000): ``v1..``, ``p1..``.
         locations (int, 2..1000): ``l1..``.
         capacity (int, 1..100): the largest vehicle capacity (packages a vehicle can hold at once).
+        name_pool (int, optional): draw each kind's numbered names at random from ``1..name_pool`` (see
+            :func:`~itdeploy_lite.planning.generators.problem.numbered`) instead of numbering from 1. Capacities
+            stay ``c0..c<capacity>``.
 
     Returns:
         A :class:`GeneratedProblem` whose goal places every package (none at its goal initially) and
@@ -76,9 +88,10 @@ def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedPr
     n_packages = size_int(size, "packages", 1, MAX_OBJECTS)
     n_locations = size_int(size, "locations", 2, MAX_OBJECTS)
     max_capacity = size_int(size, "capacity", 1, 100)
-    locations = [f"l{i}" for i in range(1, n_locations + 1)]
-    vehicles = [f"v{i}" for i in range(1, n_vehicles + 1)]
-    packages = [f"p{i}" for i in range(1, n_packages + 1)]
+    pool = name_pool(size, max(n_vehicles, n_packages, n_locations))
+    locations = numbered("l", n_locations, rng, pool)
+    vehicles = numbered("v", n_vehicles, rng, pool)
+    packages = numbered("p", n_packages, rng, pool)
     numbers = [f"c{i}" for i in range(max_capacity + 1)]
 
     order = list(locations)
