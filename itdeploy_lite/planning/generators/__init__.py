@@ -22,6 +22,10 @@ spanner         ``spanners nuts locations``                 at least one spanner
 transport       ``vehicles packages locations capacity``    connected road maps
 ==============  ==========================================  =====================================
 
+Childsnack, Ferry, Miconic, Satellite, Spanner and Transport also take an optional ``name_pool`` (numbered
+object names drawn from ``1..name_pool``). These seven domains are the rest of the IPC 2023 learning track
+(its size parameters; :mod:`.ipc2023` records its sizes).
+
 :func:`generate_problems` draws ``count`` distinct, non-trivial tasks of one size from one seed;
 :func:`write_problems` writes them as ``<name>.pddl`` (and their witness plans under ``witness/``).
 Named, seed-fixed splits (pretrain / train / heldout) are in :mod:`.splits`; the IPC 2023 learning-track
