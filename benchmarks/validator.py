@@ -1,7 +1,8 @@
 """Validations per second on one core: our validator, unified-planning's, and VAL's binary.
 
-Workloads: 20-step Blocksworld plans (9 blocks) and Sokoban plans of 200 steps or more (20x20 grid,
-8 boxes), all valid (every step executed, the goal checked), from the generators' witness plans.
+Workloads: 20-step Blocksworld plans (9 blocks), Sokoban plans of 200 steps or more (20x20 grid,
+8 boxes), and, for each of the other seven IPC 2023 learning-track domains, 10 tasks of its largest
+held-out size; all plans valid (every step executed, the goal checked), the generators' witness plans.
 
 Columns:
     ours, task reused   ``validate(task, plan_text)`` with the task parsed once per problem (the loop
@@ -23,7 +24,7 @@ import time
 from pathlib import Path
 
 from itdeploy_lite.planning import domain_path, parse_task, validate
-from itdeploy_lite.planning.generators import generate_problems
+from itdeploy_lite.planning.generators import SPLITS, generate_problems
 from itdeploy_lite.planning.val import run_val, val_binary
 
 
@@ -33,9 +34,22 @@ def workloads() -> list[tuple[str, str, list]]:
                                accept=lambda p: len(p.witness_plan) == 20)
     sokoban = generate_problems("sokoban", {"grid": 20, "boxes": 8, "walls": 60}, 5, seed=1,
                                 accept=lambda p: len(p.witness_plan) >= 200, max_tries=400)
-    return [("Blocksworld, 20 steps", "blocksworld", blocks),
-            (f"Sokoban, {min(len(p.witness_plan) for p in sokoban)}-"
-             f"{max(len(p.witness_plan) for p in sokoban)} steps", "sokoban", sokoban)]
+    found = [("Blocksworld, 20 steps", "blocksworld", blocks), (f"Sokoban, {_steps(sokoban)} steps", "sokoban", sokoban)]
+    for domain in NEW_DOMAINS:
+        largest = max(SPLITS[domain]["heldout"], key=lambda size: tuple(size.values()))
+        problems = generate_problems(domain, largest, 10, seed=1)
+        found.append((f"{domain.capitalize()}, {_steps(problems)} steps", domain, problems))
+    return found
+
+
+#: The other seven IPC 2023 learning-track domains (the paper's second experiment).
+NEW_DOMAINS = ("childsnack", "ferry", "floortile", "miconic", "satellite", "spanner", "transport")
+
+
+def _steps(problems: list) -> str:
+    """``"14-24"``: the shortest and longest witness plan."""
+    lengths = [len(p.witness_plan) for p in problems]
+    return f"{min(lengths)}-{max(lengths)}"
 
 
 def rate(run, items: list, seconds: float) -> float:

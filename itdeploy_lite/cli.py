@@ -272,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=config_parser_class())
 
     p = sub.add_parser("generate", help="write seeded PDDL problems of a domain")
-    p.add_argument("domain", help="blocksworld, rovers, sokoban or gripper")
+    p.add_argument("domain", help="a domain with a generator: blocksworld, rovers, sokoban, gripper, childsnack, ferry, floortile, miconic, satellite, spanner or transport")
     p.add_argument("--size", help="size parameters, e.g. blocks=5 or rovers=1,waypoints=4,cameras=1,objectives=2")
     p.add_argument("--split", help="a named split instead of --size: pretrain, train or heldout")
     p.add_argument("--count", type=int, default=10, help="problems (per size, with --split) (default 10)")

@@ -106,3 +106,27 @@ def test_console_script_help():
     for command in ([], ["validate"], ["generate"], ["solve"]):
         proc = subprocess.run([sys.executable, "-m", "itdeploy_lite.cli", *command, "--help"], capture_output=True, text=True)
         assert proc.returncode == 0 and "usage: itdeploy" in proc.stdout
+
+
+NEW_DOMAINS = ("childsnack", "ferry", "floortile", "miconic", "satellite", "spanner", "transport")
+
+
+@pytest.mark.planner
+@pytest.mark.parametrize("domain", NEW_DOMAINS)
+def test_generate_solve_validate_the_new_domains(domain, tmp_path, capsys):
+    """`itdeploy generate|solve|validate` on one tiny task of each of the other IPC 2023 domains."""
+    from itdeploy_lite.planning.planner import planner_available
+
+    assert main(["generate", domain, "--split", "pretrain", "--count", "1", "--out", str(tmp_path)]) == 0
+    problem = sorted(tmp_path.glob("*.pddl"))[0]
+    witness = tmp_path / "witness" / f"{problem.stem}.plan"
+    assert main(["validate", domain, str(problem), str(witness)]) == 0
+    first = witness.read_text().splitlines()[:1]
+    (tmp_path / "short.plan").write_text("\n".join(first) + "\n")
+    assert main(["validate", domain, str(problem), str(tmp_path / "short.plan")]) == 1  # goal not reached
+    capsys.readouterr()
+    if not planner_available():
+        pytest.skip("Fast Downward is not installed")
+    assert main(["solve", domain, str(problem)]) == 0
+    (tmp_path / "fd.plan").write_text(capsys.readouterr().out)
+    assert main(["validate", domain, str(problem), str(tmp_path / "fd.plan")]) == 0

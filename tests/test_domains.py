@@ -17,12 +17,27 @@ ACTIONS = {
     },
     "sokoban": {"move", "push"},
     "gripper": {"move", "pick", "drop"},
+    "childsnack": {"make_sandwich_no_gluten", "make_sandwich", "put_on_tray", "serve_sandwich_no_gluten",
+                   "serve_sandwich", "move_tray"},
+    "ferry": {"sail", "board", "debark"},
+    "floortile": {"change_color", "paint_up", "paint_down", "move_up", "move_down", "move_right", "move_left"},
+    "miconic": {"board", "depart", "up", "down"},
+    "satellite": {"turn_to", "switch_on", "switch_off", "calibrate", "take_image"},
+    "spanner": {"walk", "pickup_spanner", "tighten_nut"},
+    "transport": {"drive", "pick-up", "drop"},
 }
 TYPES = {
     "blocksworld": set(),
     "rovers": {"rover", "waypoint", "store", "camera", "mode", "lander", "objective"},
     "sokoban": {"location", "direction", "box"},
     "gripper": set(),
+    "childsnack": {"child", "bread-portion", "content-portion", "sandwich", "tray", "place"},
+    "ferry": {"car", "location"},
+    "floortile": {"robot", "tile", "color"},
+    "miconic": {"passenger", "floor"},
+    "satellite": {"satellite", "direction", "instrument", "mode"},
+    "spanner": {"location", "locatable", "man", "nut", "spanner"},
+    "transport": {"location", "locatable", "size", "vehicle", "package"},
 }
 
 
@@ -75,3 +90,47 @@ def test_an_ipc_1998_style_gripper_plan_is_valid():
     assert validate(task, plan).valid
     # a ball is not a room: the untyped domain still refuses it through its type predicates
     assert not validate(task, "(move rooma ball1)").valid
+
+
+def test_the_other_seven_ipc_2023_domains_say_which_semantics_they_follow():
+    for domain in ("childsnack", "ferry", "floortile", "miconic", "satellite", "spanner", "transport"):
+        header = path(domain).read_text().split("(define")[0]
+        assert "IPC 2023 learning-track" in header or "IPC 2023 learning track" in header, domain
+        parsed = parse_domain(path(domain))
+        assert ":typing" in {str(r) for r in parsed.requirements}, domain
+    for domain in ("transport", "floortile"):
+        assert "ACTION COSTS DROPPED" in path(domain).read_text()
+        assert ":action-costs" not in {str(r) for r in parse_domain(path(domain)).requirements}
+
+
+FERRY_PROBLEM = """(define (problem f) (:domain ferry)
+  (:objects car1 - car loc1 loc2 - location)
+  (:init (empty-ferry) (at-ferry loc1) (at car1 loc1))
+  (:goal (and (at car1 loc2))))"""
+
+
+def test_ferry_cannot_sail_to_where_it_is():
+    """Ferry's negative precondition (not (at-ferry ?to)) replaces the old (not-eq ?from ?to) facts."""
+    task = parse_task(path("ferry").read_text(), FERRY_PROBLEM)
+    assert validate(task, "(board car1 loc1) (sail loc1 loc2) (debark car1 loc2)").valid
+    result = validate(task, "(board car1 loc1) (sail loc1 loc1) (sail loc1 loc2) (debark car1 loc2)")
+    assert not result.valid and result.failed_step == 2 and result.unsatisfied == ["(not (at-ferry loc1))"]
+
+
+CHILDSNACK_PROBLEM = """(define (problem c) (:domain childsnack)
+  (:objects child1 - child tray1 - tray sandw1 - sandwich bread1 - bread-portion
+            content1 - content-portion table1 - place)
+  (:init (at tray1 kitchen) (at_kitchen_bread bread1) (at_kitchen_content content1)
+         (allergic_gluten child1) (waiting child1 table1) (notexist sandw1))
+  (:goal (and (served child1))))"""
+
+
+def test_childsnack_kitchen_is_a_constant_and_gluten_matters():
+    parsed = parse_domain(path("childsnack"))
+    assert {c.name for c in parsed.constants} == {"kitchen"}
+    task = parse_task(path("childsnack").read_text(), CHILDSNACK_PROBLEM)
+    assert task.objects["kitchen"] == "place"
+    plan = "(make_sandwich sandw1 bread1 content1) (put_on_tray sandw1 tray1) (move_tray tray1 kitchen table1)"
+    assert validate(task, plan + " (serve_sandwich sandw1 child1 tray1 table1)").failed_step == 4  # allergic
+    result = validate(task, plan + " (serve_sandwich_no_gluten sandw1 child1 tray1 table1)")
+    assert not result.valid and result.unsatisfied == ["(no_gluten_sandwich sandw1)"]

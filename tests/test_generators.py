@@ -4,6 +4,7 @@ named splits are fixed and disjoint, and bad sizes fail with clear errors."""
 from __future__ import annotations
 
 import hashlib
+import importlib
 import random
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import pytest
 from pddl.parser.problem import ProblemParser
 
 from itdeploy_lite.paths import data_dir
-from itdeploy_lite.planning import parse_task, validate
+from itdeploy_lite.planning import BUILTIN_DOMAINS, parse_task, validate
 from itdeploy_lite.planning.generators import (
     GENERATORS,
     SPLITS,
@@ -22,8 +23,8 @@ from itdeploy_lite.planning.generators import (
     make_split,
     write_problems,
 )
-from itdeploy_lite.planning.generators.ipc2023 import IPC2023_SIZES
-from itdeploy_lite.planning.generators.splits import SPLIT_NAMES
+from itdeploy_lite.planning.generators.ipc2023 import IPC2023_SIZES, IPC2023_TASKS_PER_SPLIT
+from itdeploy_lite.planning.generators.splits import POOL_TASKS_PER_SIZE, POOLS, SPLIT_NAMES, make_pool
 
 SIZES = {
     "blocksworld": [{"blocks": 2}, {"blocks": 3}, {"blocks": 6}, {"blocks": 9, "name_pool": 15}],
@@ -38,7 +39,23 @@ SIZES = {
         {"grid": 5, "boxes": 2, "walls": 3},
         {"grid": 7, "boxes": 3, "walls": 8},
     ],
+    "childsnack": [{"children": 1, "trays": 1, "tables": 2}, {"children": 3, "trays": 2, "tables": 2},
+                   {"children": 6, "trays": 3, "tables": 4, "allergic": 3}],
+    "ferry": [{"cars": 1, "locations": 2}, {"cars": 3, "locations": 4}, {"cars": 6, "locations": 6}],
+    "floortile": [{"rows": 1, "columns": 2, "robots": 1}, {"rows": 2, "columns": 3, "robots": 2},
+                  {"rows": 4, "columns": 5, "robots": 3}],
+    "miconic": [{"floors": 2, "passengers": 1}, {"floors": 4, "passengers": 3}, {"floors": 8, "passengers": 6}],
+    "satellite": [{"satellites": 1, "instruments": 1, "modes": 1, "targets": 3},
+                  {"satellites": 1, "instruments": 2, "modes": 2, "targets": 3},
+                  {"satellites": 3, "instruments": 4, "modes": 3, "targets": 6}],
+    "spanner": [{"spanners": 2, "nuts": 1, "locations": 2}, {"spanners": 3, "nuts": 2, "locations": 5},
+                {"spanners": 6, "nuts": 5, "locations": 7}],
+    "transport": [{"vehicles": 1, "packages": 1, "locations": 3, "capacity": 1},
+                  {"vehicles": 2, "packages": 3, "locations": 5, "capacity": 2},
+                  {"vehicles": 3, "packages": 5, "locations": 7, "capacity": 3}],
 }
+#: The ten IPC 2023 learning-track domains of the paper's second experiment, and Gripper.
+NEW_DOMAINS = ("childsnack", "ferry", "floortile", "miconic", "satellite", "spanner", "transport")
 CASES = [(domain, size) for domain, sizes in SIZES.items() for size in sizes]
 
 
@@ -58,8 +75,10 @@ def check_problem(problem: GeneratedProblem) -> None:
 
 
 def test_every_domain_has_a_generator():
-    assert set(GENERATORS) == {"blocksworld", "rovers", "sokoban", "gripper"}
+    assert set(GENERATORS) == {"blocksworld", "rovers", "sokoban", "gripper", *NEW_DOMAINS}
     assert set(SPLITS) == set(GENERATORS)
+    assert set(POOLS) == set(GENERATORS) == set(POOL_TASKS_PER_SIZE)
+    assert set(BUILTIN_DOMAINS) == set(GENERATORS)
 
 
 @pytest.mark.parametrize("domain, size", CASES, ids=[f"{d}-{'-'.join(map(str, s.values()))}" for d, s in CASES])
@@ -100,7 +119,8 @@ def test_reproducible_across_processes_and_hash_seeds():
         "import hashlib\n"
         "from itdeploy_lite.planning.generators import make_split\n"
         "h = hashlib.sha256()\n"
-        "for d in ('blocksworld', 'rovers', 'sokoban', 'gripper'):\n"
+        "from itdeploy_lite.planning.generators import SPLITS\n"
+        "for d in sorted(SPLITS):\n"
         "    for p in make_split(d, 'heldout', per_size=2): h.update(p.pddl.encode())\n"
         "print(h.hexdigest())\n"
     )
@@ -110,7 +130,7 @@ def test_reproducible_across_processes_and_hash_seeds():
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
         digests.add(out.stdout.strip())
     here = hashlib.sha256()
-    for d in ("blocksworld", "rovers", "sokoban", "gripper"):
+    for d in sorted(SPLITS):  # all eleven domains
         for p in make_split(d, "heldout", per_size=2):
             here.update(p.pddl.encode())
     assert digests == {here.hexdigest()}
@@ -129,7 +149,8 @@ def test_duplicates_are_found_whatever_the_atom_order():
     problem = generate_problems("gripper", {"balls": 3}, count=1, seed=0)[0]
     shuffled = list(problem.init)
     random.Random(0).shuffle(shuffled)
-    assert GeneratedProblem("x", "gripper", {}, "", None, frozenset(shuffled), problem.goal).key == problem.key
+    assert GeneratedProblem("x", "gripper", {}, "", None, frozenset(shuffled), problem.goal,
+                            frozenset(sorted(problem.objects, reverse=True))).key == problem.key
 
 
 def test_names_objects_and_sizes():
@@ -168,6 +189,13 @@ def test_blocksworld_name_pool_draws_names_from_the_pool():
         ("sokoban", {"grid": 2, "boxes": 1, "walls": 0}, "'grid' must be in 3..30"),
         ("sokoban", {"grid": 4, "boxes": 1, "walls": 13}, "'walls' must be in 0..12"),
         ("gripper", {"balls": 0}, "'balls' must be in 1..100"),
+        ("ferry", {"cars": 2, "locations": 1}, "'locations' must be in 2..1000"),
+        ("miconic", {"floors": 3}, "missing size parameter 'passengers'"),
+        ("spanner", {"spanners": 1, "nuts": 2, "locations": 3}, "'spanners' must be >= 'nuts'"),
+        ("childsnack", {"children": 2, "trays": 1, "tables": 1, "allergic": 3}, "'allergic' must be in 0..2"),
+        ("satellite", {"satellites": 2, "instruments": 1, "modes": 1, "targets": 2}, "'instruments' must be in 2..1000"),
+        ("floortile", {"rows": 2, "columns": 2, "robots": 3}, "'robots' must be in 1..2"),
+        ("transport", {"vehicles": 1, "packages": 1, "locations": 3, "capacity": 0}, "'capacity' must be in 1..100"),
         ("chess", {"pieces": 3}, "no generator for domain 'chess'"),
     ],
 )
@@ -244,7 +272,17 @@ def test_make_split_errors():
 
 
 def test_ipc2023_sizes_are_recorded_for_the_papers_domains():
-    assert set(IPC2023_SIZES) == {"blocksworld", "rovers", "sokoban"}
+    assert set(IPC2023_SIZES) == {"blocksworld", "rovers", "sokoban", *NEW_DOMAINS}
+    for domain in NEW_DOMAINS:  # the schedules name our generators' size parameters (and cover all splits)
+        size_keys = set(importlib.import_module(f"itdeploy_lite.planning.generators.{domain}").SIZE_KEYS)
+        schedule = IPC2023_SIZES[domain]["schedule"] or {}
+        assert set(schedule) <= set(IPC2023_TASKS_PER_SPLIT)
+        for split in schedule.values():
+            assert set(split) <= size_keys | {"sandwiches"} and all(lo <= hi for lo, hi in split.values())
+        for task, sizes in IPC2023_SIZES[domain]["observed"].items():
+            assert set(sizes) <= size_keys | {"sandwiches"}
+            lo_hi = schedule.get(task.rsplit("/", 1)[0], {})  # an observation lies inside its split's schedule
+            assert all(lo_hi[k][0] <= v <= lo_hi[k][1] for k, v in sizes.items() if k in lo_hi), task
     assert IPC2023_SIZES["blocksworld"]["schedule"]["testing/hard"]["blocks"] == (160, 500)
     for facts in IPC2023_SIZES.values():
         assert facts["observed"]
@@ -292,3 +330,119 @@ def test_blocksworld_near_tasks_have_full_goals_and_optimal_witness_plans():
         assert full >= 6
     with pytest.raises(ValueError, match="moves"):
         generate_problems("blocksworld", {"blocks": 3, "moves": 0}, 1, seed=0)
+
+
+# --- the other seven IPC 2023 learning-track domains --------------------------------------------------
+
+
+@pytest.mark.parametrize("domain", NEW_DOMAINS)
+def test_new_domains_pools_are_distinct_and_outside_heldout(domain):
+    heldout = {p.key for p in make_split(domain, "heldout", per_size=5)}
+    pool = make_pool(domain, POOL_TASKS_PER_SIZE[domain], exclude=heldout)
+    assert len(pool) == POOL_TASKS_PER_SIZE[domain] * len(POOLS[domain])
+    assert len({p.key for p in pool}) == len(pool) and heldout.isdisjoint(p.key for p in pool)
+    assert all(p.name.startswith(f"{domain}-pool-") for p in pool)
+
+
+def test_new_domains_smallest_sizes_have_short_witness_plans():
+    """The pretrain sizes are for a 1-5 M-parameter model: short plans, yet enough distinct tasks."""
+    for domain in NEW_DOMAINS:
+        problems = make_split(domain, "pretrain", per_size=20)
+        assert max(len(p.witness_plan) for p in problems) <= 17, domain
+        longest = max(len(p.witness_plan) for p in make_split(domain, "heldout", per_size=5))
+        assert longest > max(len(p.witness_plan) for p in problems), domain
+
+
+def test_ferry_miconic_and_spanner_follow_the_learning_track_encoding():
+    (ferry,) = generate_problems("ferry", {"cars": 2, "locations": 3}, 1, seed=1)
+    assert "car1 car2 - car" in ferry.pddl and "loc1 loc2 loc3 - location" in ferry.pddl
+    assert ("empty-ferry",) in ferry.init and len([a for a in ferry.init if a[0] == "at-ferry"]) == 1
+    (miconic,) = generate_problems("miconic", {"floors": 3, "passengers": 2}, 1, seed=1)
+    assert {a for a in miconic.init if a[0] == "above"} == {("above", "f1", "f2"), ("above", "f1", "f3"),
+                                                            ("above", "f2", "f3")}
+    assert miconic.goal == {("served", "p1"), ("served", "p2")}
+    (satellite,) = generate_problems("satellite", {"satellites": 2, "instruments": 3, "modes": 2, "targets": 4}, 1, 1)
+    for names in ("sat1 sat2 - satellite", "ins1 ins2 ins3 - instrument", "mod1 mod2 - mode",
+                  "dir1 dir2 dir3 dir4 - direction"):
+        assert names in satellite.pddl
+    (transport,) = generate_problems("transport", {"vehicles": 1, "packages": 1, "locations": 2, "capacity": 2}, 1, 1)
+    assert "c0 c1 c2 - size" in transport.pddl and ("capacity-predecessor", "c1", "c2") in transport.init
+    (spanner,) = generate_problems("spanner", {"spanners": 2, "nuts": 1, "locations": 2}, 1, seed=1)
+    links = {a[1:] for a in spanner.init if a[0] == "link"}
+    assert links == {("shed", "location1"), ("location1", "location2"), ("location2", "gate")}
+    assert ("at", "bob", "shed") in spanner.init and ("at", "nut1", "gate") in spanner.init
+
+
+def test_childsnack_allergic_children_get_gluten_free_portions():
+    for problem in generate_problems("childsnack", {"children": 4, "trays": 1, "tables": 2, "allergic": 2}, 10, 3):
+        allergic = {a[1] for a in problem.init if a[0] == "allergic_gluten"}
+        assert len(allergic) == 2
+        assert len({a for a in problem.init if a[0] == "no_gluten_bread"}) == 2
+        assert "kitchen" not in problem.pddl.split("(:init")[0]  # a domain constant, not a problem object
+        served = [step.split()[2] for step in problem.witness_plan if step.startswith("(serve_sandwich_no_gluten")]
+        assert sorted(served) == sorted(allergic)
+
+
+def test_floortile_goal_paints_every_row_but_the_bottom_one():
+    (problem,) = generate_problems("floortile", {"rows": 2, "columns": 3, "robots": 2}, 1, seed=4)
+    painted = {a[1] for a in problem.goal}
+    assert painted == {f"tile_{r}_{c}" for r in (1, 2) for c in (1, 2, 3)}
+    assert ("up", "tile_1_1", "tile_0_1") in problem.init and ("right", "tile_0_2", "tile_0_1") in problem.init
+    robots_at = {a[2] for a in problem.init if a[0] == "robot-at"}
+    assert robots_at.isdisjoint(a[1] for a in problem.init if a[0] == "clear")
+
+
+def test_a_task_with_an_extra_unused_object_is_another_task():
+    small = generate_problems("ferry", {"cars": 1, "locations": 2}, 1, seed=0)[0]
+    # same atoms, one more (unused) location: not a duplicate
+    bigger = GeneratedProblem("y", "ferry", {}, "", None, small.init, small.goal, small.objects | {"loc3"})
+    assert bigger.key != small.key
+
+
+@pytest.mark.parametrize("domain, size, tag", [
+    ("childsnack", {"children": 3, "trays": 1, "tables": 2}, "ch3tr1tb2"),
+    ("childsnack", {"children": 3, "trays": 1, "tables": 2, "allergic": 1}, "ch3tr1tb2al1"),
+    ("ferry", {"cars": 3, "locations": 4}, "c3l4"),
+    ("floortile", {"rows": 3, "columns": 4, "robots": 2}, "g3x4r2"),
+    ("miconic", {"floors": 4, "passengers": 2}, "f4p2"),
+    ("satellite", {"satellites": 1, "instruments": 2, "modes": 2, "targets": 3}, "s1i2m2t3"),
+    ("spanner", {"spanners": 3, "nuts": 2, "locations": 5}, "s3n2l5"),
+    ("transport", {"vehicles": 2, "packages": 3, "locations": 5, "capacity": 2}, "v2p3l5c2"),
+])
+def test_new_domains_size_tags_name_the_problems(domain, size, tag):
+    (problem,) = generate_problems(domain, size, 1, seed=0)
+    assert problem.name == f"{domain}-{tag}-s0-000"
+
+
+@pytest.mark.parametrize("domain", NEW_DOMAINS)
+def test_every_heldout_name_is_trained(domain):
+    """The pretrain split's name pools cover the held-out tasks' object names (as Rovers' do), so a model
+    is never asked for a name it has not seen; Floortile's tiles are grid coordinates: only the tiles of
+    the largest held-out grids are exempt."""
+    def names(split):
+        return {o for p in make_split(domain, split, per_size=20) for o in p.objects}
+
+    unseen = names("heldout") - names("pretrain") - names("train")
+    if domain == "floortile":
+        largest = max(s["rows"] for s in SPLITS[domain]["train"] + SPLITS[domain]["pretrain"])
+        assert unseen and all(o.startswith("tile_") and max(map(int, o[5:].split("_"))) > largest for o in unseen)
+    else:
+        assert not unseen
+
+
+def test_name_pools_draw_sorted_names_from_the_pool():
+    from itdeploy_lite.planning.generators.problem import numbered
+
+    assert numbered("car", 3) == ["car1", "car2", "car3"]
+    drawn = [numbered("car", 3, random.Random(seed), pool=6) for seed in range(30)]
+    assert all(len(d) == 3 and d == sorted(d, key=lambda n: int(n[3:])) for d in drawn)
+    assert set().union(*drawn) == {f"car{i}" for i in range(1, 7)}
+    with pytest.raises(ValueError, match="needs an rng"):
+        numbered("car", 3, pool=6)
+    (miconic,) = generate_problems("miconic", {"floors": 3, "passengers": 2, "name_pool": 8}, 1, seed=2)
+    floors = sorted((a for a in miconic.objects if a.startswith("f")), key=lambda n: int(n[1:]))
+    above = {a[1:] for a in miconic.init if a[0] == "above"}
+    assert above == {(a, b) for i, a in enumerate(floors) for b in floors[i + 1:]}  # order kept
+    assert miconic.name == "miconic-f3p2n8-s2-000"
+    with pytest.raises(ValueError, match="'name_pool' must be in 4"):
+        generate_problems("ferry", {"cars": 4, "locations": 3, "name_pool": 3}, 1, seed=0)

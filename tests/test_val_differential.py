@@ -42,6 +42,17 @@ SIZES: dict[str, list[tuple[dict, int]]] = {
     "rovers": [({"rovers": 1, "waypoints": 4, "cameras": 1, "objectives": 2}, 5),
                ({"rovers": 2, "waypoints": 5, "cameras": 2, "objectives": 2}, 5)],
     "sokoban": [({"grid": 5, "boxes": 1, "walls": 3}, 5), ({"grid": 6, "boxes": 2, "walls": 4}, 5)],
+    # the other seven IPC 2023 learning-track domains (Ferry: a negative precondition; Childsnack: a
+    # domain constant; Spanner and Transport: type hierarchies)
+    "childsnack": [({"children": 2, "trays": 1, "tables": 2}, 5), ({"children": 3, "trays": 2, "tables": 2}, 5)],
+    "ferry": [({"cars": 2, "locations": 3}, 5), ({"cars": 3, "locations": 4}, 5)],
+    "floortile": [({"rows": 2, "columns": 2, "robots": 1}, 5), ({"rows": 2, "columns": 3, "robots": 2}, 5)],
+    "miconic": [({"floors": 3, "passengers": 2}, 5), ({"floors": 4, "passengers": 3}, 5)],
+    "satellite": [({"satellites": 1, "instruments": 2, "modes": 2, "targets": 3}, 5),
+                  ({"satellites": 2, "instruments": 2, "modes": 2, "targets": 4}, 5)],
+    "spanner": [({"spanners": 2, "nuts": 1, "locations": 4}, 5), ({"spanners": 3, "nuts": 2, "locations": 4}, 5)],
+    "transport": [({"vehicles": 1, "packages": 2, "locations": 3, "capacity": 2}, 5),
+                  ({"vehicles": 2, "packages": 3, "locations": 4, "capacity": 2}, 5)],
 }
 COURIER_PROBLEMS = 10
 SEED = 2512
@@ -403,3 +414,65 @@ def test_wrong_type_argument_is_refused_by_both():
 ])
 def test_read_val_output(returncode, stdout, stderr, expected):
     assert read_val_output(returncode, stdout, stderr) == expected
+
+
+# --- the new domains' constructs, case by case (negative precondition, constant, type hierarchy) ----
+
+FERRY_P = """(define (problem f) (:domain ferry)
+  (:objects car1 - car loc1 loc2 - location)
+  (:init (empty-ferry) (at-ferry loc1) (at car1 loc1))
+  (:goal (and (at car1 loc2))))"""
+CHILDSNACK_P = """(define (problem c) (:domain childsnack)
+  (:objects child1 - child tray1 - tray sandw1 - sandwich bread1 - bread-portion
+            content1 - content-portion table1 - place)
+  (:init (at tray1 kitchen) (at_kitchen_bread bread1) (at_kitchen_content content1)
+         (no_gluten_bread bread1) (no_gluten_content content1)
+         (allergic_gluten child1) (waiting child1 table1) (notexist sandw1))
+  (:goal (and (served child1))))"""
+SPANNER_P = """(define (problem s) (:domain spanner)
+  (:objects bob - man spanner1 - spanner nut1 - nut shed location1 gate - location)
+  (:init (at bob shed) (at spanner1 location1) (usable spanner1) (at nut1 gate) (loose nut1)
+         (link shed location1) (link location1 gate))
+  (:goal (and (tightened nut1))))"""
+MAKE = "(make_sandwich_no_gluten sandw1 bread1 content1) (put_on_tray sandw1 tray1)"
+# (what it checks, domain, problem, plan, valid?, failing step)
+NEW_DOMAIN_PLANS = [
+    ("ferry: valid", "ferry", FERRY_P, "(board car1 loc1) (sail loc1 loc2) (debark car1 loc2)", True, None),
+    ("ferry: negative precondition, no sailing to where the ferry is", "ferry", FERRY_P,
+     "(board car1 loc1) (sail loc1 loc1) (sail loc1 loc2) (debark car1 loc2)", False, 2),
+    ("ferry: the ferry holds one car", "ferry", FERRY_P, "(board car1 loc1) (board car1 loc1)", False, 2),
+    ("childsnack: the constant kitchen as an argument", "childsnack", CHILDSNACK_P,
+     MAKE + " (move_tray tray1 kitchen table1) (serve_sandwich_no_gluten sandw1 child1 tray1 table1)", True, None),
+    ("childsnack: an allergic child is not served a plain sandwich", "childsnack", CHILDSNACK_P,
+     MAKE + " (move_tray tray1 kitchen table1) (serve_sandwich sandw1 child1 tray1 table1)", False, 4),
+    ("childsnack: a tray away from the kitchen takes no sandwich", "childsnack", CHILDSNACK_P,
+     "(make_sandwich sandw1 bread1 content1) (move_tray tray1 kitchen table1) (put_on_tray sandw1 tray1)",
+     False, 3),
+    ("spanner: valid, man and spanner share `at` through the type locatable", "spanner", SPANNER_P,
+     "(walk shed location1 bob) (pickup_spanner location1 spanner1 bob) (walk location1 gate bob) "
+     "(tighten_nut gate spanner1 bob nut1)", True, None),
+    ("spanner: links are one way", "spanner", SPANNER_P, "(walk shed location1 bob) (walk location1 shed bob)",
+     False, 2),
+]
+
+
+@pytest.mark.parametrize("what, domain, problem, plan, valid, failed_step", NEW_DOMAIN_PLANS,
+                         ids=[p[0][:40] for p in NEW_DOMAIN_PLANS])
+def test_new_domain_semantics_match_val(what, domain, problem, plan, valid, failed_step, tmp_path):
+    require_tools()
+    path = tmp_path / "p.pddl"
+    path.write_text(problem)
+    ours = validate(load_task(domain, path), plan)
+    val = run_val(domain_path(domain), path, plan.replace(") (", ")\n(") + "\n", verbose=True)
+    assert (ours.valid, ours.failed_step) == (valid, failed_step), (what, ours.reason)
+    assert (val.valid, val.failed_step) == (valid, failed_step), (what, val.outcome, val.stdout[-400:])
+
+
+def test_a_wrong_subtype_is_refused_by_both(tmp_path):
+    """Spanner: a nut is a locatable but not a spanner."""
+    require_tools()
+    path = tmp_path / "p.pddl"
+    path.write_text(SPANNER_P)
+    plan = "(walk shed location1 bob)\n(pickup_spanner location1 nut1 bob)\n"
+    assert not validate(load_task("spanner", path), plan).valid
+    assert run_val(domain_path("spanner"), path, plan).outcome == "bad-plan-description"

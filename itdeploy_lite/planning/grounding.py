@@ -176,7 +176,7 @@ def load_task(domain: str | Path, problem: str | Path) -> Task:
     """Build a task from files.
 
     Args:
-        domain: a built-in domain name (``"blocksworld"``, ``"rovers"``, ``"sokoban"``, ``"gripper"``)
+        domain: a built-in domain name (:data:`~itdeploy_lite.planning.domains.BUILTIN_DOMAINS`)
             or the path of a domain file. Parsed domains are cached by path and modification time.
         problem: the path of a problem file.
 

@@ -10,7 +10,21 @@ rovers          ``rovers waypoints cameras objectives``     connected maps, goal
                 (opt. ``name_pool``)                        that can be gathered
 sokoban         ``grid boxes walls``                        built by reverse play from the goal
 gripper         ``balls``                                   balls can always be carried
+childsnack      ``children trays tables`` (opt. ``allergic``) one sandwich's portions per child,
+                                                            gluten-free ones for the allergic
+ferry           ``cars locations``                          any car can be carried anywhere
+floortile       ``rows columns robots``                     one block of columns per robot,
+                                                            painted top row first
+miconic         ``floors passengers``                       the lift reaches every floor
+satellite       ``satellites instruments modes targets``    every mode on some instrument, every
+                                                            instrument with a calibration target
+spanner         ``spanners nuts locations``                 at least one spanner per nut
+transport       ``vehicles packages locations capacity``    connected road maps
 ==============  ==========================================  =====================================
+
+Childsnack, Ferry, Miconic, Satellite, Spanner and Transport also take an optional ``name_pool`` (numbered
+object names drawn from ``1..name_pool``). These seven domains are the rest of the IPC 2023 learning track
+(its size parameters; :mod:`.ipc2023` records its sizes).
 
 :func:`generate_problems` draws ``count`` distinct, non-trivial tasks of one size from one seed;
 :func:`write_problems` writes them as ``<name>.pddl`` (and their witness plans under ``witness/``).

@@ -9,12 +9,24 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import itdeploy_lite.planning.generators.blocksworld as blocksworld
+import itdeploy_lite.planning.generators.childsnack as childsnack
+import itdeploy_lite.planning.generators.ferry as ferry
+import itdeploy_lite.planning.generators.floortile as floortile
 import itdeploy_lite.planning.generators.gripper as gripper
+import itdeploy_lite.planning.generators.miconic as miconic
 import itdeploy_lite.planning.generators.rovers as rovers
+import itdeploy_lite.planning.generators.satellite as satellite
 import itdeploy_lite.planning.generators.sokoban as sokoban
+import itdeploy_lite.planning.generators.spanner as spanner
+import itdeploy_lite.planning.generators.transport as transport
 from itdeploy_lite.planning.generators.problem import GeneratedProblem, check_keys, check_name
 
-_MODULES = {"blocksworld": blocksworld, "rovers": rovers, "sokoban": sokoban, "gripper": gripper}
+_MODULES = {
+    "blocksworld": blocksworld, "rovers": rovers, "sokoban": sokoban, "gripper": gripper,
+    # the other seven IPC 2023 learning-track domains (the paper's second experiment)
+    "childsnack": childsnack, "ferry": ferry, "floortile": floortile, "miconic": miconic,
+    "satellite": satellite, "spanner": spanner, "transport": transport,
+}
 
 #: Domain name -> ``generate(rng, name=None, **size)``.
 GENERATORS: dict[str, Callable[..., GeneratedProblem]] = {name: m.generate for name, m in _MODULES.items()}
@@ -85,7 +97,7 @@ def generate_problems(
     an earlier task (same initial state and goal as sets of atoms), or if ``accept`` returns False.
 
     Args:
-        domain: ``"blocksworld"``, ``"rovers"``, ``"sokoban"`` or ``"gripper"``.
+        domain: a key of :data:`GENERATORS` (``"blocksworld"``, ``"ferry"``, ...).
         size: the generator's size parameters, e.g. ``{"blocks": 5}``.
         count: how many tasks (>= 0).
         seed: the random seed (an int).

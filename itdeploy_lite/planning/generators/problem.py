@@ -7,6 +7,7 @@ one atom per line, the goal as an ``(and ...)``.
 
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass, field
 
@@ -22,12 +23,14 @@ class GeneratedProblem:
 
     Attributes:
         name: the problem name, e.g. ``"blocksworld-b5-s0-003"`` (domain, size, seed, index).
-        domain: the generator's domain key (``"blocksworld"``, ``"rovers"``, ``"sokoban"``, ``"gripper"``).
+        domain: the generator's domain key (``"blocksworld"``, ``"ferry"``, ...: a key of ``GENERATORS``).
         size: the size parameters it was generated with, e.g. ``{"blocks": 5}``.
         pddl: the problem as standard PDDL text.
         witness_plan: a valid plan, one canonical ``"(action arg ...)"`` string per step, or ``None``.
         init: the initial state as a frozenset of atoms (closed world).
         goal: the goal atoms.
+        objects: the names of the objects the problem declares (an object may occur in no atom, e.g.
+            a Ferry location no car starts or ends at).
     """
 
     name: str
@@ -37,11 +40,13 @@ class GeneratedProblem:
     witness_plan: tuple[str, ...] | None
     init: frozenset = field(default=frozenset(), repr=False)
     goal: frozenset = field(default=frozenset(), repr=False)
+    objects: frozenset = field(default=frozenset(), repr=False)
 
     @property
-    def key(self) -> tuple[frozenset, frozenset]:
-        """``(init, goal)``: two problems with the same key are the same task, whatever their names."""
-        return (self.init, self.goal)
+    def key(self) -> tuple[frozenset, frozenset, frozenset]:
+        """``(init, goal, objects)``: two problems with the same key are the same task, whatever their
+        names. The objects count: a Ferry task with an extra, unused location is another task."""
+        return (self.init, self.goal, self.objects)
 
     @property
     def trivial(self) -> bool:
@@ -146,6 +151,7 @@ def make_problem(
         witness_plan=None if witness_plan is None else tuple(witness_plan),
         init=frozenset(init),
         goal=frozenset(goal),
+        objects=frozenset(name for names, _ in objects for name in names),
     )
 
 
@@ -169,6 +175,34 @@ def size_int(size: dict, key: str, low: int, high: int | None = None) -> int:
         bound = f">= {low}" if high is None else f"in {low}..{high}"
         raise ValueError(f"size parameter {key!r} must be {bound}, got {value}")
     return value
+
+
+def numbered(prefix: str, count: int, rng: random.Random | None = None, pool: int | None = None) -> list[str]:
+    """Numbered object names: ``numbered("car", 3)`` -> ``["car1", "car2", "car3"]``.
+
+    With a name ``pool``, the ``count`` indices are drawn at random (and sorted) from ``1..max(count,
+    pool)``, e.g. ``["car2", "car5", "car6"]``, so that small tasks use every name of larger ones (a model
+    trained on 2-car tasks then knows ``car6``). Without one, ``rng`` is not used.
+
+    Raises:
+        ValueError: a pool without an ``rng``.
+    """
+    if pool is None:
+        return [f"{prefix}{i}" for i in range(1, count + 1)]
+    if rng is None:
+        raise ValueError("numbered: a name pool needs an rng")
+    return [f"{prefix}{i}" for i in sorted(rng.sample(range(1, max(count, pool) + 1), count))]
+
+
+def name_pool(size: dict, low: int) -> int | None:
+    """The optional ``name_pool`` size parameter (``None`` when absent), checked to be ``>= low``.
+
+    Raises:
+        ValueError: not an int, or below ``low`` (the largest object count it must cover).
+    """
+    if size.get("name_pool") is None:
+        return None
+    return size_int(size, "name_pool", low, 10_000)
 
 
 def check_keys(size: dict, allowed: tuple[str, ...], domain: str) -> None:

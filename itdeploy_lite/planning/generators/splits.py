@@ -36,6 +36,24 @@ def _sokoban(*sizes: tuple[int, int, int]) -> list[dict]:
     return [dict(zip(("grid", "boxes", "walls"), s)) for s in sizes]
 
 
+def _sizes(keys: str, *sizes: tuple[int, ...]) -> list[dict]:
+    """``_sizes("cars locations", (2, 3))`` -> ``[{"cars": 2, "locations": 3}]``."""
+    return [dict(zip(keys.split(), s)) for s in sizes]
+
+
+def _pooled(pool: int, sizes: list[dict]) -> list[dict]:
+    """The sizes with object names drawn from ``1..pool`` (``name_pool``)."""
+    return [dict(s, name_pool=pool) for s in sizes]
+
+
+_CHILDSNACK = "children trays tables"
+_FERRY = "cars locations"
+_FLOORTILE = "rows columns robots"
+_MICONIC = "floors passengers"
+_SATELLITE = "satellites instruments modes targets"
+_SPANNER = "spanners nuts locations"
+_TRANSPORT = "vehicles packages locations capacity"
+
 #: domain -> split -> the sizes it holds (``make_split`` draws ``per_size`` tasks of each).
 SPLITS: dict[str, dict[str, list[dict]]] = {
     "blocksworld": {
@@ -63,6 +81,48 @@ SPLITS: dict[str, dict[str, list[dict]]] = {
         "train": [{"balls": n} for n in (3, 4, 5)],
         "heldout": [{"balls": n} for n in (4, 5, 6, 7, 8)],
     },
+    # The other seven IPC 2023 learning-track domains. Smallest sizes: witness plans of 3-17 steps, each
+    # with at least ~40 distinct tasks; held-out sizes reach witness plans of 20-50 steps. As for Rovers,
+    # the pretrain tasks draw their names from pools as large as the largest held-out counts (see
+    # ``_pooled``), so every object name of a held-out task is trained; Floortile's tile names are grid
+    # coordinates and cannot be pooled (tile_4_* of the 4x4 held-out grids is never trained).
+    "childsnack": {
+        "pretrain": _pooled(6, _sizes(_CHILDSNACK, (2, 1, 2), (3, 1, 2))),
+        "train": _sizes(_CHILDSNACK, (3, 1, 2), (3, 2, 3), (4, 2, 3)),
+        "heldout": _sizes(_CHILDSNACK, (4, 2, 3), (5, 2, 3), (6, 3, 4)),
+    },
+    "ferry": {
+        "pretrain": _pooled(6, _sizes(_FERRY, (2, 3), (2, 4))),
+        "train": _sizes(_FERRY, (2, 4), (3, 4), (3, 5)),
+        "heldout": _sizes(_FERRY, (3, 5), (4, 5), (5, 6), (6, 6)),
+    },
+    "floortile": {
+        "pretrain": _sizes(_FLOORTILE, (1, 3, 1), (2, 2, 1)),
+        "train": _sizes(_FLOORTILE, (2, 2, 1), (2, 3, 1), (2, 3, 2), (3, 3, 1)),
+        # Fast Downward's LAMA (first plan) needs > 30 s on some 4x4 grids with 2 robots (dead ends)
+        "heldout": _sizes(_FLOORTILE, (3, 3, 1), (3, 3, 2), (3, 4, 1), (4, 4, 1)),
+    },
+    "miconic": {
+        "pretrain": _pooled(8, _sizes(_MICONIC, (3, 2), (4, 2))),
+        "train": _sizes(_MICONIC, (4, 2), (4, 3), (5, 3)),
+        "heldout": _sizes(_MICONIC, (5, 3), (5, 4), (6, 5), (8, 6)),
+    },
+    "satellite": {
+        "pretrain": _pooled(6, _sizes(_SATELLITE, (1, 1, 2, 3), (1, 2, 2, 3))),
+        "train": _sizes(_SATELLITE, (1, 2, 2, 3), (1, 2, 2, 4), (2, 2, 2, 4)),
+        "heldout": _sizes(_SATELLITE, (2, 2, 2, 4), (2, 3, 3, 5), (3, 4, 3, 6)),
+    },
+    "spanner": {
+        "pretrain": _pooled(7, _sizes(_SPANNER, (2, 1, 6), (3, 2, 4))),
+        "train": _sizes(_SPANNER, (3, 2, 4), (3, 2, 5), (4, 3, 5)),
+        "heldout": _sizes(_SPANNER, (4, 3, 5), (5, 4, 6), (6, 5, 7)),
+    },
+    "transport": {
+        # capacity 3 (c0..c3) from pretraining on, as in the learning track's tasks
+        "pretrain": _pooled(7, _sizes(_TRANSPORT, (1, 1, 3, 2), (1, 2, 3, 3))),
+        "train": _sizes(_TRANSPORT, (1, 2, 3, 3), (1, 2, 4, 2), (2, 3, 4, 3)),
+        "heldout": _sizes(_TRANSPORT, (2, 3, 4, 3), (2, 3, 5, 3), (2, 4, 6, 3), (3, 5, 7, 3)),
+    },
 }
 
 
@@ -75,12 +135,23 @@ POOLS: dict[str, list[dict]] = {
     "rovers": _rovers((1, 3, 1, 1), (1, 4, 1, 1), (1, 4, 1, 2), (1, 5, 1, 2), (1, 6, 1, 2), (2, 6, 2, 3)),
     "sokoban": _sokoban((5, 1, 3), (6, 1, 4), (5, 2, 3), (6, 2, 4), (7, 2, 6)),
     "gripper": [{"balls": n} for n in (3, 4, 5, 6, 7, 8)],
+    # the other seven: from the pretrain sizes to the largest held-out ones
+    "childsnack": _sizes(_CHILDSNACK, (2, 1, 2), (3, 1, 2), (3, 2, 3), (4, 2, 3), (5, 2, 3), (6, 3, 4)),
+    "ferry": _sizes(_FERRY, (2, 3), (2, 4), (3, 4), (3, 5), (4, 5), (5, 6)),
+    "floortile": _sizes(_FLOORTILE, (1, 3, 1), (2, 2, 1), (2, 3, 1), (3, 3, 1), (3, 3, 2), (3, 4, 1)),
+    "miconic": _sizes(_MICONIC, (3, 2), (4, 2), (4, 3), (5, 3), (5, 4), (6, 5)),
+    "satellite": _sizes(_SATELLITE, (1, 1, 2, 3), (1, 2, 2, 3), (1, 2, 2, 4), (2, 2, 2, 4), (2, 3, 3, 5), (3, 4, 3, 6)),
+    "spanner": _sizes(_SPANNER, (2, 1, 6), (3, 2, 4), (3, 2, 5), (4, 3, 5), (5, 4, 6), (6, 5, 7)),
+    "transport": _sizes(_TRANSPORT, (1, 1, 3, 2), (1, 2, 3, 3), (1, 2, 4, 2), (2, 3, 4, 3), (2, 3, 5, 3), (2, 4, 6, 3)),
 }
 
 
 #: domain -> default pool tasks per size (``itdeploy run`` with ``--tasks-per-generation 0``). Blocksworld's
 #: 167 (1,002 tasks) is what lifted the pool most within the time budget (README: pool size lever).
-POOL_TASKS_PER_SIZE: dict[str, int] = {"blocksworld": 167, "rovers": 40, "sokoban": 50, "gripper": 25}
+POOL_TASKS_PER_SIZE: dict[str, int] = {
+    "blocksworld": 167, "rovers": 40, "sokoban": 50, "gripper": 25,
+    "childsnack": 25, "ferry": 25, "floortile": 25, "miconic": 25, "satellite": 25, "spanner": 25, "transport": 25,
+}
 
 
 def make_pool(domain: str, per_size: int, sizes: list[dict] | None = None, exclude: set | frozenset = frozenset(),
@@ -140,7 +211,7 @@ def make_split(domain: str, split: str, per_size: int = 20, seed: int = SPLIT_SE
     ``<domain>-<split>-<size tag>-<index>``, e.g. ``blocksworld-train-b5p10-007``.
 
     Args:
-        domain: a key of :data:`SPLITS` (``"blocksworld"``, ``"rovers"``, ``"sokoban"``, ``"gripper"``).
+        domain: a key of :data:`SPLITS` (``"blocksworld"``, ``"rovers"``, ..., ``"ferry"``, ``"transport"``).
         split: ``"pretrain"``, ``"train"`` or ``"heldout"``.
         per_size: tasks per size (>= 0).
         seed: the split seed; the default :data:`SPLIT_SEED` gives the project's fixed splits.
