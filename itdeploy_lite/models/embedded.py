@@ -116,6 +116,7 @@ def embedded_dir(domain_or_path: str | Path) -> Path:
     names = sorted(p.name for p in models.iterdir() if (p / "config.json").is_file()) if models.is_dir() else []
     raise FileNotFoundError(
         f"no embedded model {str(domain_or_path)!r}: not a folder, and data/models/ has: {', '.join(names) or 'none'}"
+        " (for a domain without one, deploy a pretrained LLM: --model smollm2-135m on a CPU, qwen3-0.6b on a GPU)"
     )
 
 
