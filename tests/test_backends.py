@@ -76,7 +76,9 @@ def test_formats_prompt_and_read_plans(tiny_llm):
     # A thinking model's answer: the validator reads the plan after </think>, not the reasoning.
     answer = "<think>(pick-up b9) is wrong</think>\n" + "\n".join(plan) + "\n<|im_end|>"
     assert pddl.plan_text(answer).split() == "\n".join(plan).split()
-    assert pddl.budget(task, cap=1000) < 1000 and PddlFormat(tokenizer, thinking=True).budget(task, 1000) == 1000
+    thinking = PddlFormat(tokenizer, thinking=True)
+    assert pddl.budget(task, cap=1000) < 1000  # the plan's budget
+    assert thinking.budget(task, 1000) + thinking.answer_budget(task, 1000) == 1000  # reasoning + forced answer
     with pytest.raises(ValueError, match="needs the problem's PDDL text"):
         pddl.prompt(task)
     with pytest.raises(ValueError, match="cannot spell PDDL"):
