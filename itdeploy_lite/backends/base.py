@@ -74,6 +74,7 @@ class Backend:
 
         self.load_in_4bit = bool(load_in_4bit)
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self._vllm = None  # the run's VLLMEngine, built by the first sampling_model call with sampler "vllm"
 
     def check(self) -> None:
         """Raise :class:`~itdeploy_lite.llm.errors.LLMSetupError` (one sentence: what to install or change)
@@ -108,7 +109,7 @@ class Backend:
 
         from itdeploy_lite.backends.vllm_sampler import VLLMEngine, VLLMPolicy
 
-        if getattr(self, "_vllm", None) is None:
+        if self._vllm is None:
             self._vllm = VLLMEngine(base, self.name, self.load_in_4bit, self.max_seq_length, **self.vllm_options)
         tokenizer = AutoTokenizer.from_pretrained(str(base))
         if tokenizer.pad_token is None:
