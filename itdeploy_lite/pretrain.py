@@ -44,6 +44,8 @@ DEFAULT_TAILS: dict[str, tuple[list[dict], float]] = {
     "blocksworld": ([{"blocks": 5, "name_pool": 10}], 0.1),
     "rovers": ([{"rovers": 1, "waypoints": 5, "cameras": 1, "objectives": 2, "name_pool": 8}], 0.1),
     "sokoban": ([{"grid": 5, "boxes": 2, "walls": 3}], 0.1),
+    "ferry": ([{"cars": 3, "locations": 4, "name_pool": 6}], 0.1),
+    "miconic": ([{"floors": 4, "passengers": 3, "name_pool": 8}], 0.1),
 }
 
 
@@ -53,7 +55,7 @@ class PretrainConfig:
     one busy CPU core: 15,000 tasks, 600 steps of 64).
 
     Attributes:
-        domain: ``"blocksworld"``, ``"rovers"``, ``"sokoban"`` or ``"gripper"``.
+        domain: any built-in domain (``"blocksworld"``, ``"rovers"``, ``"sokoban"``, ``"ferry"``, ...).
         sizes: generator sizes of the main corpus (default :data:`DEFAULT_SIZES`), drawn uniformly.
         tail_sizes: sizes of a thin tail of larger tasks (lever (c)); ``None``: the domain's
             :data:`DEFAULT_TAILS` entry; ``[]`` for none.

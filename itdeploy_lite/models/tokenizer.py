@@ -1,7 +1,13 @@
 """The embedded model's word-level tokenizer: one token per PDDL name, parenthesis and separator.
 
-One vocabulary serves every shipped domain (Blocksworld, Rovers, Sokoban, Gripper), so a single
-tokenizer file is shared by all embedded checkpoints and a prompt of any domain tokenizes the same way.
+One vocabulary serves every built-in domain (Blocksworld, Rovers, Sokoban, Gripper, and the other seven
+IPC 2023 learning-track domains: Childsnack, Ferry, Floortile, Miconic, Satellite, Spanner, Transport), so
+a prompt of any domain tokenizes the same way in every embedded checkpoint.
+
+The vocabulary only ever grows at its end (:data:`EXTENSIONS`): the first four domains' tokens keep the
+ids they had when Blocksworld's, Rovers' and Sokoban's checkpoints were trained, and those checkpoints
+ship their own (shorter) tokenizer files. A checkpoint's tokenizer is therefore always a prefix of
+:func:`vocabulary`, and a checkpoint never sees an id beyond its own embedding table.
 
 Tokens (see :func:`vocabulary`):
     * names after ``(`` (action and predicate names, e.g. ``stack``, ``on``) and names after a space
@@ -69,7 +75,7 @@ PREDICATES: dict[str, tuple[str, ...]] = {
 
 
 def object_names() -> list[str]:
-    """Every object and constant name of the shipped domains up to :data:`LIMITS`, in a fixed order."""
+    """Every object and constant name of the first four domains up to :data:`LIMITS`, in a fixed order."""
     L = LIMITS
     names = [f"b{i}" for i in range(1, L["blocks"] + 1)]
     names += [f"rover{i}" for i in range(L["rovers"])] + [f"rover{i}store" for i in range(L["rovers"])]
@@ -82,8 +88,68 @@ def object_names() -> list[str]:
     return names
 
 
+def _numbered(prefix: str, last: int, first: int = 1) -> list[str]:
+    return [f"{prefix}{i}" for i in range(first, last + 1)]
+
+
+#: The seven other IPC 2023 learning-track domains (``data/domains/<name>/domain.pddl``), appended after
+#: the first four in this order: domain -> (action names, predicate names, object and constant names).
+#: Object names cover every split and pool of :mod:`itdeploy_lite.planning.generators.splits` with a margin
+#: (the largest held-out tasks: Childsnack 6 children / 3 trays / 4 tables, Ferry 6 cars / 6 locations,
+#: Floortile 5 x 4 tiles / 4 robots, Miconic 8 floors / 6 passengers, Satellite 3 / 4 / 3 / 6, Spanner
+#: 6 spanners / 5 nuts / 7 locations, Transport 3 vehicles / 5 packages / 7 locations / capacity 3; the
+#: pretrain splits draw numbered names from pools of up to 8, e.g. ``tray1..tray6``, ``v1..v7``).
+EXTENSIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "childsnack": (
+        ("make_sandwich", "make_sandwich_no_gluten", "put_on_tray", "serve_sandwich", "serve_sandwich_no_gluten",
+         "move_tray"),
+        ("at_kitchen_bread", "at_kitchen_content", "at_kitchen_sandwich", "no_gluten_bread", "no_gluten_content",
+         "ontray", "no_gluten_sandwich", "allergic_gluten", "not_allergic_gluten", "served", "waiting", "at",
+         "notexist"),
+        tuple(["kitchen"] + _numbered("child", 10) + _numbered("sandw", 10) + _numbered("bread", 10)
+              + _numbered("content", 10) + _numbered("tray", 10) + _numbered("table", 10)),
+    ),
+    "ferry": (
+        ("sail", "board", "debark"),
+        ("at-ferry", "at", "empty-ferry", "on"),
+        tuple(_numbered("car", 10) + _numbered("loc", 10)),
+    ),
+    "floortile": (
+        ("change_color", "paint_up", "paint_down", "move_up", "move_down", "move_right", "move_left"),
+        ("robot-at", "up", "down", "right", "left", "clear", "painted", "robot-has", "available-color",
+         "free-color"),
+        tuple([f"tile_{r}_{c}" for r in range(0, 7) for c in range(1, 7)] + _numbered("robot", 4)
+              + ["white", "black"]),
+    ),
+    "miconic": (
+        ("board", "depart", "up", "down"),
+        ("origin", "destin", "above", "boarded", "served", "lift-at"),
+        tuple(_numbered("f", 10) + _numbered("p", 10)),
+    ),
+    "satellite": (
+        ("turn_to", "switch_on", "switch_off", "calibrate", "take_image"),
+        ("on_board", "supports", "pointing", "power_avail", "power_on", "calibrated", "have_image",
+         "calibration_target"),
+        tuple(_numbered("sat", 6) + _numbered("ins", 8) + _numbered("mod", 6) + _numbered("dir", 10)),
+    ),
+    "spanner": (
+        ("walk", "pickup_spanner", "tighten_nut"),
+        ("at", "carrying", "usable", "link", "tightened", "loose"),
+        tuple(["bob", "shed", "gate"] + _numbered("spanner", 10) + _numbered("nut", 10) + _numbered("location", 10)),
+    ),
+    "transport": (
+        ("drive", "pick-up", "drop"),
+        ("road", "at", "in", "capacity", "capacity-predecessor"),
+        tuple(_numbered("v", 10) + _numbered("p", 12) + _numbered("l", 12) + _numbered("c", 6, first=0)),
+    ),
+}
+
+
 def vocabulary() -> list[str]:
     """The token list, in id order: special tokens, structure, then each name bare and with a leading space.
+
+    The first four domains' words come first (ids fixed since their checkpoints were trained), then the
+    words of :data:`EXTENSIONS` that are new, so the list only ever grows at its end.
 
     Returns:
         A list of distinct strings; a token's id is its index.
@@ -92,6 +158,8 @@ def vocabulary() -> list[str]:
     for domain in ACTIONS:
         words += list(ACTIONS[domain]) + list(PREDICATES[domain])
     words += object_names()
+    for actions, predicates, objects in EXTENSIONS.values():
+        words += list(actions) + list(predicates) + list(objects)
     tokens = list(SPECIAL_TOKENS) + ["(", " (", ")", "\n"]
     seen = set(tokens)
     for word in words:
