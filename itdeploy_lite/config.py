@@ -126,10 +126,15 @@ class RunConfig:
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
 
     def run_dir(self) -> Path:
-        """The run folder (``out``, or the default name)."""
+        """The run folder: ``out``, or ``runs/<domain>-<curation>-s<seed>``, where ``<domain>`` is a built-in
+        name or the name a domain file declares (``(define (domain ferry) ...)``)."""
         if self.out:
             return Path(self.out)
-        name = Path(self.domain).stem if self.tasks else self.domain
+        name = self.domain
+        if Path(self.domain).is_file():  # a domain file: the name it declares (the track's files are all domain.pddl)
+            from itdeploy_lite.planning.domains import domain_name
+
+            name = domain_name(self.domain)
         return Path("runs") / f"{name}-{self.curation}-s{self.seed}{'-frontier' if self.frontier else ''}"
 
     def check(self) -> None:

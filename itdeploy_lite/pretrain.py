@@ -132,7 +132,9 @@ def reference_corpus(config: PretrainConfig) -> list[dict]:
     """Generate the corpus: ``n_problems`` distinct tasks with optimal (BFS) plans, as text rows.
 
     Returns:
-        Rows ``{"prompt": str, "completion": str, "size": dict, "plan_length": int}``, in generation order.
+        Rows ``{"prompt": str, "completion": str, "size": dict, "plan_length": int, "reference": str}``
+        (``"bfs"``, or ``"witness"`` where the search passed ``max_states`` or was not run), in
+        generation order.
         Deterministic for a given config.
     """
     from itdeploy_lite.deploy import as_tasks
@@ -165,6 +167,7 @@ def reference_corpus(config: PretrainConfig) -> list[dict]:
                 plan = breadth_first_search(task, max_states=config.max_states)
             except RuntimeError:
                 pass
+        reference = "bfs" if plan is not None else "witness"
         if plan is None:
             plan = list(problem.witness_plan)
         rows.append({
@@ -172,6 +175,7 @@ def reference_corpus(config: PretrainConfig) -> list[dict]:
             "completion": plan_completion(plan, task, trace=config.model.plan_trace),
             "size": size,
             "plan_length": len(plan),
+            "reference": reference,
         })
         bar.update(1)
     bar.close()

@@ -8,11 +8,14 @@ from itdeploy_lite.deploy import as_tasks
 from itdeploy_lite.models import ModelConfig, build_model, build_tokenizer, load_embedded, plan_trace, save_embedded
 from itdeploy_lite.planning import breadth_first_search, validate
 from itdeploy_lite.planning.generators import generate_problems
-from itdeploy_lite.planning.generators.splits import SPLITS, make_split
+from itdeploy_lite.models.tokenizer import vocabulary
+from itdeploy_lite.planning.domains import BUILTIN_DOMAINS, domain_path
+from itdeploy_lite.planning.generators.splits import SPLITS, make_pool, make_split
+from itdeploy_lite.planning.pddl_io import parse_domain_text
 from itdeploy_lite.prompts import completion_plan_text, plan_completion, task_prompt
 
 TINY = ModelConfig(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64)
-DOMAINS = ("blocksworld", "rovers", "sokoban", "gripper")
+DOMAINS = BUILTIN_DOMAINS  # the first four and the seven other learning-track domains
 
 
 @pytest.fixture(scope="module")
@@ -28,11 +31,32 @@ def _texts(problem):
 @pytest.mark.parametrize("domain", DOMAINS)
 def test_every_split_name_is_a_token_and_text_round_trips(tokenizer, domain):
     problems = [p for split in SPLITS[domain] for p in make_split(domain, split, per_size=2)]
+    problems += make_pool(domain, 2)
     for problem in problems:
         _, prompt, completion = _texts(problem)
         ids = tokenizer(prompt + completion, add_special_tokens=False)["input_ids"]
         assert tokenizer.unk_token_id not in ids, problem.name
         assert tokenizer.decode(ids) == prompt + completion
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_every_action_predicate_and_constant_of_the_domain_file_is_a_token(tokenizer, domain):
+    parsed = parse_domain_text(domain_path(domain).read_text(), domain)
+    names = [a.name for a in parsed.actions] + [p.name for p in parsed.predicates]
+    names += [str(c) for c in getattr(parsed, "constants", [])]
+    assert names
+    for name in names:
+        assert tokenizer.convert_tokens_to_ids(name) != tokenizer.unk_token_id, (domain, name)
+        assert tokenizer.convert_tokens_to_ids(" " + name) != tokenizer.unk_token_id, (domain, name)
+
+
+@pytest.mark.parametrize("shipped", ["blocksworld", "rovers", "sokoban"])
+def test_a_checkpoint_trained_before_the_vocabulary_grew_keeps_its_ids(shipped):
+    """The vocabulary only grows at its end: the older checkpoints' tokenizers are a prefix of it."""
+    _, old = load_embedded(shipped)
+    old_tokens = sorted(old.get_vocab(), key=old.get_vocab().get)
+    assert vocabulary()[:len(old_tokens)] == old_tokens
+    assert len(vocabulary()) > len(old_tokens)  # the seven other domains' names came after
 
 
 def test_one_token_per_word_and_parenthesis(tokenizer):

@@ -73,9 +73,10 @@ def resolve_base(model: str, domain: str) -> tuple[Path | str, str]:
     """Where the run's generation-0 model comes from, and its kind.
 
     Args:
-        model: ``""`` (the shipped embedded checkpoint of ``domain``), a shipped checkpoint name
-            (``blocksworld-small``), a model folder, a registry name (``smollm2-135m``, ``qwen3-0.6b``...)
-            or a hub id ``org/name``.
+        model: ``""`` (the shipped embedded checkpoint of ``domain``; for a domain file, of the name
+            the file declares, so ``--tasks DIR --domain ferry/domain.pddl`` deploys the Ferry planner),
+            a shipped checkpoint name (``blocksworld-small``), a model folder, a registry name
+            (``smollm2-135m``, ``qwen3-0.6b``...) or a hub id ``org/name``.
         domain: the run's domain.
 
     Returns:
@@ -87,9 +88,10 @@ def resolve_base(model: str, domain: str) -> tuple[Path | str, str]:
     """
     from itdeploy_lite.llm.registry import model_source, resolve_model
     from itdeploy_lite.models.embedded import embedded_dir
+    from itdeploy_lite.planning.domains import domain_name
 
     try:
-        folder = embedded_dir(model or domain)
+        folder = embedded_dir(model or domain_name(domain))
     except FileNotFoundError:
         if not model:
             raise

@@ -39,3 +39,21 @@ def domain_path(name_or_path: str | Path) -> Path:
         f"unknown domain {text!r}: not a built-in domain ({', '.join(BUILTIN_DOMAINS)}) "
         "and no such domain file"
     )
+
+
+def domain_name(name_or_path: str | Path) -> str:
+    """The domain's name: a built-in name as given (lower case), or the name a domain file declares in
+    ``(define (domain NAME) ...)``, lower case (e.g. ``"ferry"`` for the IPC 2023 learning track's
+    ``ferry/domain.pddl``).
+
+    Raises:
+        FileNotFoundError: see :func:`domain_path`.
+        PDDLError: a domain file that does not parse (the message names the file and line).
+    """
+    text = str(name_or_path)
+    if text.lower() in BUILTIN_DOMAINS:
+        return text.lower()
+    from itdeploy_lite.planning.pddl_io import parse_domain_text, read_text
+
+    path = domain_path(text)
+    return parse_domain_text(read_text(path, "domain"), str(path)).name.lower()
