@@ -49,6 +49,8 @@ EXPERIMENTS: dict[str, tuple[str, dict]] = {
                         {"domain": "rovers", "tasks_per_generation": 1002}),
     "sokoban-pool835": ("Sokoban, the paper's curation, a pool of 835 tasks (167 per size; default 250)",
                         {"domain": "sokoban", "tasks_per_generation": 835}),
+    "blocksworld-pool1500": ("Blocksworld, the paper's curation, a pool of 1,500 tasks (250 per size; default 1,002)",
+                             {"tasks_per_generation": 1500}),
     "ferry": ("Ferry (IPC 2023 learning track), the paper's curation", {"domain": "ferry"}),
     "ferry-none": ("Ferry, no curation", {"domain": "ferry", "curation": "none"}),
     "miconic": ("Miconic (IPC 2023 learning track), the paper's curation", {"domain": "miconic"}),

@@ -1,0 +1,46 @@
+"""``benchmarks/domains.py`` (issue 15): which model each of the ten domains runs, and the table it prints."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "domains.py"
+
+
+@pytest.fixture(scope="module")
+def domains():
+    spec = importlib.util.spec_from_file_location("bench_domains", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_ten_domains_are_the_learning_tracks(domains):
+    assert set(domains.TEN_DOMAINS) == {"blocksworld", "childsnack", "ferry", "floortile", "miconic", "rovers",
+                                        "satellite", "sokoban", "spanner", "transport"}
+
+
+def test_embedded_planner_where_shipped_otherwise_the_cpu_llm(domains, tmp_path):
+    args = domains.argparse.Namespace(out=str(tmp_path), seed=0, threads=1, generations=2, pool=120,
+                                      heldout_per_size=10, llm_generations=1, llm_pool=4)
+    shipped = {d for d in domains.TEN_DOMAINS if domains.has_embedded(d)}
+    assert shipped == {"blocksworld", "ferry", "miconic", "rovers", "sokoban"}
+    ferry = domains.domain_config("ferry", args)
+    assert ferry.model == "" and ferry.tasks_per_generation == 120 and ferry.out == str(tmp_path / "ferry")
+    spanner = domains.domain_config("spanner", args)
+    assert spanner.model == domains.CPU_LLM and spanner.few_shot == 1 and spanner.tasks_per_generation == 4
+    spanner.check()
+
+
+def test_record_and_table(domains):
+    metrics = [{"generation": g, "pool_solved_fraction": f, "heldout_solved_fraction": h, "pool_longest_valid_plan": L,
+                "seconds": 10.0, "deploy_tasks": 6} for g, f, h, L in ((0, .25, .1, 7), (1, .5, .2, 9))]
+    config = domains.RunConfig(domain="ferry", generations=1)
+    record = domains.domain_record("ferry", config, metrics)
+    assert record["first_pool_solved_fraction"] == .25 and record["last_pool_solved_fraction"] == .5
+    assert record["longest_valid_plan"] == 9 and record["seconds"] == 20.0 and record["model"] == "embedded"
+    line = domains.markdown([record]).splitlines()[-1]
+    assert line == "| ferry | embedded | 1 | 6 | 0.25 → 0.50 | 0.10 → 0.20 | 9 | 20 |"
