@@ -73,7 +73,11 @@ def main() -> None:
           "| s per step (batch 64) | corpus, 15,000 tasks (min) | training, 600 steps (min) |")
     print("|---|---|---|---|---|---|---|---|")
     for domain in args.domains:
-        r = cost(domain, args.sample, args.steps)
+        try:
+            r = cost(domain, args.sample, args.steps)
+        except ValueError as err:  # e.g. a pretrain size whose task space is smaller than the corpus
+            print(f"| {domain} | cannot build the corpus: {err} |||||||", flush=True)
+            continue
         print(f"| {domain} | {r['seconds_per_plan']:.3f} | {r['witness_share']:.0%} | {r['mean_plan_length']:.1f} "
               f"| {r['mean_tokens']:.0f} | {r['seconds_per_step']:.2f} | {r['corpus_minutes']:.0f} "
               f"| {r['train_minutes']:.0f} |", flush=True)

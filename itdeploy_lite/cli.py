@@ -335,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("pretrain", help="train the generation-0 embedded model (options: itdeploy pretrain DOMAIN --help)",
                        add_help=False)
-    p.add_argument("domain", nargs="?", help="blocksworld, rovers or sokoban")
+    p.add_argument("domain", nargs="?", help="any built-in domain (shipped: blocksworld, rovers, sokoban, ferry, miconic)")
     p.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to itdeploy_lite.pretrain")
     p.set_defaults(func=cmd_pretrain)
 

@@ -19,7 +19,8 @@ class RunConfig:
     The defaults are the main job: Blocksworld, 5 generations, the paper's protocol and curation rule.
 
     Attributes:
-        domain: ``blocksworld``, ``rovers`` or ``sokoban`` (with ``tasks``: a built-in name or a domain file).
+        domain: a built-in domain (``blocksworld``, ``rovers``, ``sokoban``, ``ferry``, ``miconic`` with an
+            embedded planner; the others with ``model``), or with ``tasks`` a domain file.
         generations: fine-tuned generations after generation 0 (the paper: ~5).
         protocol: ``pool`` (the paper's: the same fixed pool of tasks deployed on every generation) or
             ``fresh`` (new tasks every generation). See the module docstring.

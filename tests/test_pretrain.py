@@ -28,3 +28,13 @@ def test_pretrain_is_reproducible_and_saves(tmp_path):
     model, tokenizer = load_embedded(tmp_path)
     assert "b3p10" in metrics["eval"] and (tmp_path / "MODEL_CARD.md").is_file()
     assert json.loads((tmp_path / "metrics.json").read_text())["n_problems"] == 40
+
+
+def test_excluded_keys_of_a_domain_whose_smallest_size_has_fewer_than_200_tasks():
+    """Floortile's 1 x 3 grid holds 96 distinct tasks: the exclusion set still holds its first 50."""
+    from itdeploy_lite.planning.generators import generate_problems
+    from itdeploy_lite.pretrain import DEFAULT_SIZES, SMALL_EVAL_SEED, excluded_keys
+
+    tiny = DEFAULT_SIZES["floortile"][0]
+    keys = excluded_keys("floortile")
+    assert {p.key for p in generate_problems("floortile", tiny, 50, seed=SMALL_EVAL_SEED)} <= keys

@@ -124,8 +124,9 @@ def load_embedded(domain_or_path: str | Path = "blocksworld"):
     """Load an embedded checkpoint (fp32, CPU, eval mode) and its tokenizer.
 
     Args:
-        domain_or_path: a shipped checkpoint name (``"blocksworld"``, ``"rovers"``, ``"sokoban"``: the
-            generation-0 model of that domain) or the path of a folder written by ``save_pretrained``.
+        domain_or_path: a shipped checkpoint name (``"blocksworld"``, ``"rovers"``, ``"sokoban"``,
+            ``"ferry"``, ``"miconic"``: the generation-0 model of that domain) or the path of a folder
+            written by ``save_pretrained``.
 
     Returns:
         ``(model, tokenizer)``: a ``LlamaForCausalLM`` and a fast tokenizer with ``padding_side="left"``.
