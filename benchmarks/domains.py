@@ -83,7 +83,7 @@ def domain_record(domain: str, config: RunConfig, metrics: list[dict]) -> dict:
         "domain": domain,
         "model": "embedded" if not config.model else config.model,
         "generations": config.generations,
-        "pool_tasks": metrics[0].get("deploy_tasks"),
+        "pool_tasks": (metrics[0].get("deploy") or {}).get("tasks"),
         "first_pool_solved_fraction": rows[0]["pool_solved_fraction"],
         "last_pool_solved_fraction": rows[-1]["pool_solved_fraction"],
         "first_heldout_solved_fraction": rows[0]["heldout_solved_fraction"],

@@ -37,7 +37,7 @@ def test_embedded_planner_where_shipped_otherwise_the_cpu_llm(domains, tmp_path)
 
 def test_record_and_table(domains):
     metrics = [{"generation": g, "pool_solved_fraction": f, "heldout_solved_fraction": h, "pool_longest_valid_plan": L,
-                "seconds": 10.0, "deploy_tasks": 6} for g, f, h, L in ((0, .25, .1, 7), (1, .5, .2, 9))]
+                "seconds": 10.0, "deploy": {"tasks": 6, "samples": 48}} for g, f, h, L in ((0, .25, .1, 7), (1, .5, .2, 9))]
     config = domains.RunConfig(domain="ferry", generations=1)
     record = domains.domain_record("ferry", config, metrics)
     assert record["first_pool_solved_fraction"] == .25 and record["last_pool_solved_fraction"] == .5
