@@ -136,9 +136,10 @@ POOLS: dict[str, list[dict]] = {
     "sokoban": _sokoban((5, 1, 3), (6, 1, 4), (5, 2, 3), (6, 2, 4), (7, 2, 6)),
     "gripper": [{"balls": n} for n in (3, 4, 5, 6, 7, 8)],
     # Ferry and Miconic, which ship an embedded generation 0, start past its pretraining sizes (which it
-    # solves at pass@8 .96-1.0) as Blocksworld does; generation 0's pass@8 on 50 pool tasks per size
-    # (runs/probe, never held-out tasks): Ferry c2l4 .82, c3l4 .24, c3l5 .22, c4l5 .00, c4l6 .00, c5l6 .00;
-    # Miconic f4p2 .96, f4p3 .08, f5p2 .22, f5p3 .00, f6p3 .02, f5p4 .00
+    # solves at pass@8 .96-1.0) as Blocksworld does. Generation 0's pass@8 on 50 pool tasks per size
+    # (``itdeploy run --domain D --generations 0 --sizes ...``, never held-out tasks): Ferry c2l4 .82,
+    # c3l4 .24, c3l5 .22, c4l5 .00, c4l6 .00, c5l6 .00; Miconic f4p2 .96, f4p3 .08, f5p2 .22, f5p3 .00,
+    # f6p3 .02, f5p4 .00
     "ferry": _sizes(_FERRY, (2, 4), (3, 4), (3, 5), (4, 5), (4, 6), (5, 6)),
     "miconic": _sizes(_MICONIC, (4, 2), (4, 3), (5, 2), (5, 3), (6, 3), (5, 4)),
     # the other five: from the pretrain sizes to the largest held-out ones
@@ -154,7 +155,7 @@ POOLS: dict[str, list[dict]] = {
 #: 167 (1,002 tasks) is what lifted the pool most within the time budget (README: pool size lever).
 POOL_TASKS_PER_SIZE: dict[str, int] = {
     "blocksworld": 167, "rovers": 40, "sokoban": 50, "gripper": 25,
-    "ferry": 100, "miconic": 100,  # 600 tasks: a run of ~6 min (README: the ten domains)
+    "ferry": 100, "miconic": 100,  # 600 tasks: a run of 6-10 min on one thread (README: the ten domains)
     "childsnack": 25, "floortile": 25, "satellite": 25, "spanner": 25, "transport": 25,
 }
 
