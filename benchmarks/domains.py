@@ -19,7 +19,8 @@ Printed: one Markdown table, a line per domain: the model, the pool's solved fra
 generation 0 and at the last generation, the held-out solved fraction at both, the longest valid plan
 found on the pool over the run, and the run's wall time in seconds (the generations' own times). Written: ``--results`` (default
 ``benchmarks/results/domains.json``), one record per domain with the same figures and the run's
-per-generation ``itdeploy report --json`` rows. Runs go to ``--out/<domain>`` and resume when run again.
+per-generation ``itdeploy report --json`` rows. Runs go to ``--out/<domain>`` and resume when run again;
+``--tables-only`` runs nothing and rebuilds the records from the run folders.
 
 Not a test: about 1-4 minutes per embedded domain and 3-6 per LLM domain on one busy core. Run at most
 two benchmarks at once, each with ``--threads 1``; the figures in a note must say what else was running.
@@ -35,7 +36,7 @@ from itdeploy_lite import atomic
 from itdeploy_lite.finetune import FinetuneConfig
 from itdeploy_lite.loop import RunConfig, run
 from itdeploy_lite.paths import data_dir
-from itdeploy_lite.report import summary
+from itdeploy_lite.report import load_metrics, summary
 
 #: The ten domains of the IPC 2023 learning track (the paper's second experiment), in the track's order.
 TEN_DOMAINS: tuple[str, ...] = ("blocksworld", "childsnack", "ferry", "floortile", "miconic", "rovers",
@@ -122,13 +123,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default="runs/domains")
     parser.add_argument("--results", default=str(Path(__file__).parent / "results" / "domains.json"))
+    parser.add_argument("--tables-only", action="store_true",
+                        help="run nothing: rebuild the records from the run folders under --out that exist")
     args = parser.parse_args(argv)
 
     results = Path(args.results)
     kept = {r["domain"]: r for r in json.loads(results.read_text())} if results.is_file() else {}
     for domain in args.domains:
         config = domain_config(domain, args)
-        kept[domain] = domain_record(domain, config, run(config))
+        if args.tables_only and not (Path(config.out) / "config.json").is_file():
+            continue
+        metrics = load_metrics(config.out) if args.tables_only else run(config)
+        kept[domain] = domain_record(domain, config, metrics)
         print(markdown([kept[domain]]).splitlines()[-1], flush=True)
         results.parent.mkdir(parents=True, exist_ok=True)
         atomic.write_text(results, json.dumps([kept[d] for d in sorted(kept)], indent=1))

@@ -44,3 +44,21 @@ def test_record_and_table(domains):
     assert record["longest_valid_plan"] == 9 and record["seconds"] == 20.0 and record["model"] == "embedded"
     line = domains.markdown([record]).splitlines()[-1]
     assert line == "| ferry | embedded | 1 | 6 | 0.25 → 0.50 | 0.10 → 0.20 | 9 | 20 |"
+
+
+def test_tables_only_rebuilds_records_from_run_folders_and_runs_nothing(domains, tmp_path, capsys):
+    import json
+
+    run = tmp_path / "runs" / "ferry"
+    for g, fraction in ((0, .25), (1, .5)):
+        (run / f"gen_{g:02d}").mkdir(parents=True)
+        (run / f"gen_{g:02d}" / "metrics.json").write_text(json.dumps(
+            {"generation": g, "pool_solved_fraction": fraction, "heldout_solved_fraction": .1,
+             "pool_longest_valid_plan": 7 + g, "seconds": 5.0, "deploy": {"tasks": 6}}))
+    (run / "config.json").write_text("{}")
+    results = tmp_path / "domains.json"
+    assert domains.main(["ferry", "miconic", "--tables-only", "--out", str(tmp_path / "runs"),
+                         "--results", str(results)]) == 0
+    (record,) = json.loads(results.read_text())  # miconic has no run folder: left out, not run
+    assert record["domain"] == "ferry" and record["pool_tasks"] == 6 and record["longest_valid_plan"] == 8
+    assert "| ferry | embedded | 2 | 6 | 0.25 → 0.50 |" in capsys.readouterr().out
