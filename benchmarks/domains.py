@@ -30,10 +30,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from itdeploy_lite import atomic
 from itdeploy_lite.finetune import FinetuneConfig
+from itdeploy_lite.llm.registry import get_preset
 from itdeploy_lite.loop import RunConfig, run
 from itdeploy_lite.paths import data_dir
 from itdeploy_lite.report import load_metrics, summary
@@ -66,12 +68,13 @@ def domain_config(domain: str, args: argparse.Namespace) -> RunConfig:
     if has_embedded(domain):
         return RunConfig(generations=args.generations, tasks_per_generation=args.pool,
                          heldout_per_size=args.heldout_per_size, **common)
-    # the smollm2-cpu preset's sampling and fine-tuning settings, without its 16-plan warm start (minutes)
+    # the smollm2-cpu preset's settings without its 16-plan warm start (minutes), rows up to 4,096 tokens
+    # (a PDDL prompt holds the domain, the task and one solved example)
+    preset = get_preset("smollm2-cpu")
+    sampling = {k: v for k, v in preset.run.items() if k != "warm_start"}
+    finetune = replace(FinetuneConfig(), **{**preset.finetune, "max_length": 4096})
     return RunConfig(model=CPU_LLM, generations=args.llm_generations, tasks_per_generation=args.llm_pool,
-                     samples_per_task=2, heldout_per_size=1, few_shot=1, max_new_tokens=160, load_in_4bit=False,
-                     top_p=1.0, top_k=0,
-                     finetune=FinetuneConfig(learning_rate=1e-3, train_batch_size=2, gradient_accumulation_steps=1,
-                                             max_length=4096), **common)
+                     samples_per_task=2, heldout_per_size=1, few_shot=1, finetune=finetune, **sampling, **common)
 
 
 def domain_record(domain: str, config: RunConfig, metrics: list[dict]) -> dict:

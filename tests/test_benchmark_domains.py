@@ -62,3 +62,11 @@ def test_tables_only_rebuilds_records_from_run_folders_and_runs_nothing(domains,
     (record,) = json.loads(results.read_text())  # miconic has no run folder: left out, not run
     assert record["domain"] == "ferry" and record["pool_tasks"] == 6 and record["longest_valid_plan"] == 8
     assert "| ferry | embedded | 2 | 6 | 0.25 → 0.50 |" in capsys.readouterr().out
+
+
+def test_the_cpu_llm_runs_take_the_smollm2_cpu_preset_without_its_warm_start(domains, tmp_path):
+    args = domains.argparse.Namespace(out=str(tmp_path), seed=0, threads=1, generations=2, pool=120,
+                                      heldout_per_size=10, llm_generations=1, llm_pool=4)
+    config = domains.domain_config("transport", args)
+    assert (config.max_new_tokens, config.load_in_4bit, config.top_p, config.top_k, config.warm_start) == (160, False, 1.0, 0, 0)
+    assert (config.finetune.learning_rate, config.finetune.train_batch_size, config.finetune.max_length) == (1e-3, 2, 4096)
