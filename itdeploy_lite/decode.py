@@ -12,6 +12,9 @@ at ~170 completion tokens/s here against ~2,800 for ``generate`` (embedded model
   dropped), and when half the batch has left, waiting prompts are prefilled and joined to it: the new
   rows' cache is left-padded to the batch's length (or the batch's to theirs) and the attention mask
   hides the padding, so each row attends to its own prompt and completion only;
+* rows with the same prompt (the k samples of one task) that join together are prefilled once and
+  their cache rows copied: on the embedded Blocksworld planner a prompt is ~90 tokens against ~60 of
+  completion, and prefilling each of the 8 copies took a quarter of the deployment's time;
 * leading cache columns that every row masks are trimmed, so the cache stays as long as the longest
   live row.
 
@@ -26,6 +29,7 @@ from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
+from transformers.cache_utils import DynamicLayer
 
 
 class RefillUnsupported(TypeError):
@@ -40,6 +44,60 @@ def supports_refill(cache) -> bool:
     return bool(layers) and all(type(layer).__name__ == "DynamicLayer" for layer in layers)
 
 
+class _RoomyLayer(DynamicLayer):
+    """A ``DynamicLayer`` whose ``keys``/``values`` are views of buffers with spare time columns.
+
+    ``DynamicLayer.update`` concatenates each step's key and value to the whole cache, a copy of the cache
+    per layer per token (28% of the deployment's time on the embedded Blocksworld planner). Here a step
+    writes its column into the spare room in place; the buffer is copied only when the room runs out.
+    """
+
+    room = 64  # spare time columns allocated on growth
+
+    def __init__(self, keys: torch.Tensor, values: torch.Tensor):
+        super().__init__()
+        self.dtype, self.device, self.is_initialized = keys.dtype, keys.device, True
+        self.keys, self.values = keys, values
+
+    @property
+    def keys(self):
+        return None if self._keys is None else self._keys[:, :, :self._length]
+
+    @keys.setter
+    def keys(self, tensor):
+        self._keys, self._length = tensor, 0 if tensor is None else tensor.shape[2]
+
+    @property
+    def values(self):
+        return None if self._values is None else self._values[:, :, :self._length]
+
+    @values.setter
+    def values(self, tensor):
+        self._values = tensor
+
+    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs):
+        length, new = self._length, key_states.shape[2]
+        if length + new > self._keys.shape[2]:
+            self._keys, self._values = (torch.cat([t[:, :, :length], t.new_empty(*t.shape[:2], new + self.room, t.shape[3])], 2)
+                                        for t in (self._keys, self._values))
+        self._keys[:, :, length:length + new] = key_states
+        self._values[:, :, length:length + new] = value_states
+        self._length = length + new
+        return self.keys, self.values
+
+    def select(self, keep: torch.Tensor, first: int) -> None:
+        """Keep the batch rows ``keep`` and drop the first ``first`` time columns (one copy, room kept)."""
+        length = self._length - first
+        self._keys, self._values = self._keys[keep, :, first:], self._values[keep, :, first:]
+        self._length = length
+
+
+def _roomy(cache):
+    """Give each layer of a ``DynamicCache`` (see :func:`supports_refill`) spare room: :class:`_RoomyLayer`."""
+    cache.layers = [_RoomyLayer(layer.keys, layer.values) for layer in cache.layers]
+    return cache
+
+
 def _left_pad(tensor: torch.Tensor, width: int, dim: int) -> torch.Tensor:
     if width == 0:
         return tensor
@@ -52,9 +110,9 @@ def _join(cache, mask: torch.Tensor, new_cache, new_mask: torch.Tensor) -> torch
     length, new_length = mask.shape[1], new_mask.shape[1]
     width = max(length, new_length)
     for layer, new in zip(cache.layers, new_cache.layers):
-        layer.keys = torch.cat([_left_pad(layer.keys, width - length, 2), _left_pad(new.keys, width - new_length, 2)])
-        layer.values = torch.cat([_left_pad(layer.values, width - length, 2),
-                                  _left_pad(new.values, width - new_length, 2)])
+        keys, values = (torch.cat([_left_pad(old, width - length, 2), _left_pad(added, width - new_length, 2)])
+                        for old, added in ((layer.keys, new.keys), (layer.values, new.values)))
+        layer.keys, layer.values = keys, values
     return torch.cat([_left_pad(mask, width - length, 1), _left_pad(new_mask, width - new_length, 1)])
 
 
@@ -63,9 +121,18 @@ def _select(cache, mask: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
     mask = mask[keep]
     first = int(mask.any(0).long().argmax())
     for layer in cache.layers:
-        layer.keys = layer.keys[keep, :, first:]
-        layer.values = layer.values[keep, :, first:]
+        layer.select(keep, first)
     return mask[:, first:]
+
+
+def _distinct(prompts: Sequence[Sequence[int]]) -> tuple[list[Sequence[int]], list[int]]:
+    """The distinct prompts, in first-seen order, and for each prompt the index of its copy among them."""
+    first: dict[tuple[int, ...], int] = {}
+    copy_of = [first.setdefault(tuple(p), len(first)) for p in prompts]
+    unique: list[Sequence[int]] = [()] * len(first)
+    for prompt, index in zip(prompts, copy_of):
+        unique[index] = prompt
+    return unique, copy_of
 
 
 def next_tokens(logits: torch.Tensor, temperature: float, top_p: float, generator: torch.Generator,
@@ -108,7 +175,8 @@ def decode(model, prompts: Sequence[Sequence[int]], budgets: Sequence[int], eos_
     """Sample one completion per prompt, ``batch_size`` rows at a time, refilling finished rows.
 
     Prompts are taken in the order given (sort them by length first: rows prefilled together are
-    left-padded to the longest). Each row stops after writing one of ``eos_ids`` (kept in its output) or
+    left-padded to the longest; put equal prompts next to each other: those that join the batch together
+    are prefilled once). Each row stops after writing one of ``eos_ids`` (kept in its output) or
     ``budgets[i]`` tokens.
 
     Args:
@@ -148,25 +216,32 @@ def decode(model, prompts: Sequence[Sequence[int]], budgets: Sequence[int], eos_
     while waiting or len(rows):
         if waiting and len(rows) <= batch_size // 2:
             new = [waiting.popleft() for _ in range(min(batch_size - len(rows), len(waiting)))]
-            width = max(len(prompts[i]) for i in new)
-            ids = torch.full((len(new), width), pad_id, device=device)
-            new_mask = torch.zeros((len(new), width), dtype=torch.long, device=device)
-            for r, i in enumerate(new):
-                ids[r, width - len(prompts[i]):] = torch.tensor(prompts[i], device=device)
-                new_mask[r, width - len(prompts[i]):] = 1
+            unique, copy_of = _distinct([prompts[i] for i in new])
+            width = max(len(p) for p in unique)
+            ids = torch.full((len(unique), width), pad_id, device=device)
+            new_mask = torch.zeros((len(unique), width), dtype=torch.long, device=device)
+            for r, prompt in enumerate(unique):
+                ids[r, width - len(prompt):] = torch.tensor(prompt, device=device)
+                new_mask[r, width - len(prompt):] = 1
             new_positions = (new_mask.cumsum(1) - 1).clamp(min=0)
             result = model(input_ids=ids, attention_mask=new_mask, position_ids=new_positions, use_cache=True)
             if not supports_refill(result.past_key_values):
                 raise RefillUnsupported(f"{type(model).__name__}'s cache ({type(result.past_key_values).__name__}) cannot be "
                                 "refilled; sample with model.generate instead")
+            new_logits = result.logits[:, -1]
+            if len(unique) < len(new):  # k samples of one prompt: prefilled once, their cache rows copied
+                copy_of = torch.tensor(copy_of, device=device)
+                for layer in result.past_key_values.layers:
+                    layer.keys, layer.values = layer.keys[copy_of], layer.values[copy_of]
+                new_logits, new_mask, new_positions = new_logits[copy_of], new_mask[copy_of], new_positions[copy_of]
             new_rows = torch.tensor(new, device=device)
             if cache is None:
-                cache, mask, positions = result.past_key_values, new_mask, new_positions[:, -1] + 1
-                logits, rows = result.logits[:, -1], new_rows
+                cache, mask, positions = _roomy(result.past_key_values), new_mask, new_positions[:, -1] + 1
+                logits, rows = new_logits, new_rows
             else:
                 mask = _join(cache, mask, result.past_key_values, new_mask)
                 positions = torch.cat([positions, new_positions[:, -1] + 1])
-                logits = torch.cat([logits, result.logits[:, -1]])
+                logits = torch.cat([logits, new_logits])
                 rows = torch.cat([rows, new_rows])
         tokens = next_tokens(logits, temperature, top_p, generator, banned, top_k)
         for i, t in zip(rows.tolist(), tokens.tolist()):

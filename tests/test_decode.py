@@ -32,6 +32,18 @@ def test_greedy_refill_equals_generate_whatever_the_batch(shipped):
     assert sum(row[0]["ended"] for row in reference) >= 20  # the shipped model writes its end token
 
 
+def test_samples_of_one_prompt_share_its_prefill_and_match_a_lone_decode(shipped):
+    """k copies of a prompt are prefilled once and their cache rows copied: greedy, every copy must write
+    what a lone decode of the prompt writes, whatever the batch (7: copies split across refills)."""
+    model, tokenizer, prompts, budgets = shipped
+    reference = sample_completions(model, tokenizer, prompts, budgets, temperature=0.0, batch_size=24,
+                                   progress=False, engine="generate")
+    for batch_size in (7, 72):
+        shared = sample_completions(model, tokenizer, prompts, budgets, k=3, temperature=0.0, batch_size=batch_size,
+                                    progress=False, engine="refill")
+        assert shared == [[row[0]] * 3 for row in reference]
+
+
 def test_rows_stop_at_their_budget_or_end_token_and_never_sample_suppressed_tokens():
     tokenizer = build_tokenizer()
     torch.manual_seed(0)
