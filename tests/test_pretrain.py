@@ -38,3 +38,14 @@ def test_excluded_keys_of_a_domain_whose_smallest_size_has_fewer_than_200_tasks(
     tiny = DEFAULT_SIZES["floortile"][0]
     keys = excluded_keys("floortile")
     assert {p.key for p in generate_problems("floortile", tiny, 50, seed=SMALL_EVAL_SEED)} <= keys
+
+
+def test_pretraining_never_sees_a_deployment_pool_task():
+    """Generation 0 is scored on the pool: its tasks are excluded like the held-out ones. Ferry's pool
+    starts at a pretraining size (2 cars, 4 locations), where the shipped corpus had held 3 pool tasks."""
+    from itdeploy_lite.config import RunConfig
+    from itdeploy_lite.task_sets import heldout_tasks, pool_tasks
+
+    config = RunConfig(domain="ferry")
+    pool = {t.key for t in pool_tasks(config, {t.key for t in heldout_tasks(config)})}
+    assert len(pool) == 600 and pool <= excluded_keys("ferry")
