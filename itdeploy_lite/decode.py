@@ -4,10 +4,11 @@ Deployment samples tens of thousands of short completions. ``model.generate`` pa
 to the slowest one and spends most of each step outside the model on a small CPU model; transformers'
 continuous batching (``generate_batch``) schedules from a Python thread with paged attention and ran
 at ~170 completion tokens/s here against ~2,800 for ``generate`` (embedded model, 1 CPU thread; see
-``benchmarks/sampling.py``). :func:`decode` is the plain loop instead, with one addition:
+``benchmarks/sampling.py``). :func:`decode` is the plain loop instead, with these additions:
 
 * every step runs one forward pass of one new token per active row, on the model's own
-  ``DynamicCache`` (the same cache ``generate`` uses);
+  ``DynamicCache`` (the same cache ``generate`` uses), whose layers are given spare time columns
+  (:class:`_RoomyLayer`) so that a step writes its token in place rather than copying the cache;
 * a row that writes an end token or reaches its budget leaves the batch at once (its cache rows are
   dropped), and when half the batch has left, waiting prompts are prefilled and joined to it: the new
   rows' cache is left-padded to the batch's length (or the batch's to theirs) and the attention mask
