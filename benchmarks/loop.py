@@ -51,6 +51,9 @@ EXPERIMENTS: dict[str, tuple[str, dict]] = {
                         {"domain": "sokoban", "tasks_per_generation": 835}),
     "blocksworld-pool1500": ("Blocksworld, the paper's curation, a pool of 1,500 tasks (250 per size; default 1,002)",
                              {"tasks_per_generation": 1500}),
+    "blocksworld-fresh": ("Blocksworld, the paper's curation, fresh tasks every generation (1,002 of 5-10 blocks; "
+                          "the pool columns are those tasks' pass@k and longest plan)",
+                          {"protocol": "fresh", "sizes": "5;6;7;8;9;10", "tasks_per_generation": 1002}),
     "ferry": ("Ferry (IPC 2023 learning track), the paper's curation", {"domain": "ferry"}),
     "ferry-none": ("Ferry, no curation", {"domain": "ferry", "curation": "none"}),
     "miconic": ("Miconic (IPC 2023 learning track), the paper's curation", {"domain": "miconic"}),
