@@ -35,6 +35,12 @@ from itdeploy_lite import atomic
 from itdeploy_lite.loop import RunConfig, run
 from itdeploy_lite.report import summary
 
+#: The Sokoban generation 0 before 2026-12-01 (800 pretraining steps, ``data/models/sokoban-800steps``)
+#: and its pool (50 tasks each of its two pretraining sizes and three 2-box sizes), for its rows.
+SOKOBAN_800STEPS = {"model": "sokoban-800steps", "tasks_per_generation": 250,
+                    "sizes": "grid=5,boxes=1,walls=3;grid=6,boxes=1,walls=4;grid=5,boxes=2,walls=3;"
+                             "grid=6,boxes=2,walls=4;grid=7,boxes=2,walls=6"}
+
 #: name -> (description, RunConfig overrides).
 EXPERIMENTS: dict[str, tuple[str, dict]] = {
     "blocksworld": ("Blocksworld, the paper's curation (the default itdeploy run)", {}),
@@ -43,12 +49,17 @@ EXPERIMENTS: dict[str, tuple[str, dict]] = {
     "rovers-none": ("Rovers, no curation", {"domain": "rovers", "curation": "none"}),
     "sokoban": ("Sokoban, the paper's curation", {"domain": "sokoban"}),
     "sokoban-none": ("Sokoban, no curation", {"domain": "sokoban", "curation": "none"}),
+    "sokoban-800steps": ("Sokoban, the paper's curation, the 800-step generation 0 and its pool",
+                         {"domain": "sokoban", **SOKOBAN_800STEPS}),
+    "sokoban-800steps-none": ("Sokoban, no curation, the 800-step generation 0 and its pool",
+                              {"domain": "sokoban", "curation": "none", **SOKOBAN_800STEPS}),
     "blocksworld-previous": ("Blocksworld, the paper's curation, each generation continuing the previous "
                              "adapter (--from previous; the paper retrains from the base)", {"init_from": "previous"}),
     "rovers-pool1002": ("Rovers, the paper's curation, a pool of 1,002 tasks (167 per size; default 240)",
                         {"domain": "rovers", "tasks_per_generation": 1002}),
-    "sokoban-pool835": ("Sokoban, the paper's curation, a pool of 835 tasks (167 per size; default 250)",
-                        {"domain": "sokoban", "tasks_per_generation": 835}),
+    "sokoban-800steps-pool835": ("Sokoban, the paper's curation, the 800-step generation 0, a pool of 835 tasks "
+                                 "of its pool's sizes (167 per size; default 250)",
+                                 {"domain": "sokoban", **SOKOBAN_800STEPS, "tasks_per_generation": 835}),
     "blocksworld-pool1500": ("Blocksworld, the paper's curation, a pool of 1,500 tasks (250 per size; default 1,002)",
                              {"tasks_per_generation": 1500}),
     "blocksworld-fresh": ("Blocksworld, the paper's curation, fresh tasks every generation (1,002 of 5-10 blocks; "
@@ -67,9 +78,25 @@ COLUMNS = ("pool_solved_fraction", "pool_greedy_solved_fraction", "pool_longest_
 
 
 def records(name: str, config: RunConfig, metrics: list[dict]) -> list[dict]:
-    """One fidelity record per generation of a run."""
-    return [{"experiment": name, "domain": config.domain, "curation": config.curation, "seed": config.seed, **row}
-            for row in summary(metrics)]
+    """One fidelity record per generation of a run: the ``itdeploy report --json`` keys, plus the
+    deployed tasks' solved fraction (pass@k) and longest valid plan (``deploy_solved_fraction``,
+    ``deploy_longest_valid_plan``; under protocol ``fresh``, where there is no pool, the table shows them
+    in the pool's columns)."""
+    return [{"experiment": name, "domain": config.domain, "curation": config.curation, "seed": config.seed,
+             "protocol": config.protocol, **row,
+             "deploy_solved_fraction": round(m["deploy_solved_tasks"] / m["deploy_tasks"], 4) if m.get("deploy_tasks") else None,
+             "deploy_longest_valid_plan": m.get("deploy_longest_valid_plan")}
+            for row, m in zip(summary(metrics), metrics)]
+
+
+#: Protocol ``fresh`` has no pool: its deployed tasks (new each generation) stand in the pool's columns.
+FRESH_COLUMNS = {"pool_solved_fraction": "deploy_solved_fraction", "pool_longest_valid_plan": "deploy_longest_valid_plan"}
+
+
+def column_of(rows: list[dict], column: str) -> str:
+    """The record key shown in ``column`` for these rows (:data:`FRESH_COLUMNS` for a ``fresh`` run)."""
+    fresh = rows and all(r.get("protocol") == "fresh" for r in rows)
+    return FRESH_COLUMNS.get(column, column) if fresh else column
 
 
 def by_generation(rows: list[dict], column: str) -> dict[int, list]:
@@ -86,7 +113,7 @@ def spread_table(rows: list[dict]) -> str:
     """Per generation: ``mean [min, max]`` over seeds of :data:`COLUMNS`, then the pool ratio last / first."""
     seeds = sorted({r["seed"] for r in rows})
     lines = [f"seeds {seeds}", "gen  " + "  ".join(f"{c:>26}" for c in COLUMNS)]
-    columns = {column: by_generation(rows, column) for column in COLUMNS}
+    columns = {column: by_generation(rows, column_of(rows, column)) for column in COLUMNS}
     means = [sum(v) / len(v) for v in columns["pool_solved_fraction"].values() if v]
     for g in columns["pool_solved_fraction"]:
         cells = []
@@ -113,7 +140,10 @@ def markdown_table(rows: list[dict], experiments: list[str]) -> str:
         seeds = sorted({r["seed"] for r in mine})
         cells = []
         for column, digits in zip(COLUMNS, (2, 2, 0, 2)):
-            by_gen = list(by_generation(mine, column).values())
+            by_gen = list(by_generation(mine, column_of(mine, column)).values())
+            if not all(by_gen):
+                cells += ["-", "-"] if column == "pool_solved_fraction" else ["-"]
+                continue
             means = [sum(v) / len(v) for v in by_gen]
             text = " ".join(f"{m:.{digits}f}" for m in means)
             if len(seeds) > 1:
