@@ -82,11 +82,14 @@ def records(name: str, config: RunConfig, metrics: list[dict]) -> list[dict]:
     deployed tasks' solved fraction (pass@k) and longest valid plan (``deploy_solved_fraction``,
     ``deploy_longest_valid_plan``; under protocol ``fresh``, where there is no pool, the table shows them
     in the pool's columns)."""
-    return [{"experiment": name, "domain": config.domain, "curation": config.curation, "seed": config.seed,
-             "protocol": config.protocol, **row,
-             "deploy_solved_fraction": round(m["deploy_solved_tasks"] / m["deploy_tasks"], 4) if m.get("deploy_tasks") else None,
-             "deploy_longest_valid_plan": m.get("deploy_longest_valid_plan")}
-            for row, m in zip(summary(metrics), metrics)]
+    out = []
+    for row, m in zip(summary(metrics), metrics):
+        deploy = m.get("deploy") or {}  # absent where a generation deploys nothing (fresh: the last one)
+        out.append({"experiment": name, "domain": config.domain, "curation": config.curation, "seed": config.seed,
+                    "protocol": config.protocol, **row,
+                    "deploy_solved_fraction": round(deploy["solved_tasks"] / deploy["tasks"], 4) if deploy.get("tasks") else None,
+                    "deploy_longest_valid_plan": deploy.get("longest_valid_plan")})
+    return out
 
 
 #: Protocol ``fresh`` has no pool: its deployed tasks (new each generation) stand in the pool's columns.
@@ -140,8 +143,8 @@ def markdown_table(rows: list[dict], experiments: list[str]) -> str:
         seeds = sorted({r["seed"] for r in mine})
         cells = []
         for column, digits in zip(COLUMNS, (2, 2, 0, 2)):
-            by_gen = list(by_generation(mine, column_of(mine, column)).values())
-            if not all(by_gen):
+            by_gen = [v for v in by_generation(mine, column_of(mine, column)).values() if v]  # fresh: no last deployment
+            if not by_gen:
                 cells += ["-", "-"] if column == "pool_solved_fraction" else ["-"]
                 continue
             means = [sum(v) / len(v) for v in by_gen]
