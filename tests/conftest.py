@@ -86,6 +86,23 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
+def load_benchmark():
+    """Factory: ``load_benchmark("loop")`` -> the module ``benchmarks/loop.py``, imported from its file
+    (``benchmarks/`` is not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    def load(name):
+        path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
+
+
+@pytest.fixture(scope="session")
 def load_lab(request):
     """Factory: ``load_lab("01")`` -> a namespace with lab 01's setup and exercise cells executed.
 

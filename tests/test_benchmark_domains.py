@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "domains.py"
 
 
 @pytest.fixture(scope="module")
-def domains():
-    spec = importlib.util.spec_from_file_location("bench_domains", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def domains(load_benchmark):
+    return load_benchmark("domains")
 
 
 def test_the_ten_domains_are_the_learning_tracks(domains):

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
 from itdeploy_lite.config import RunConfig
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "loop.py"
-
 
 @pytest.fixture(scope="module")
-def loop():
-    spec = importlib.util.spec_from_file_location("bench_loop", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def loop(load_benchmark):
+    return load_benchmark("loop")
 
 
 def _metrics(pool: list[float | None], deployed: list[int | None]) -> list[dict]:
