@@ -103,6 +103,19 @@ class PretrainConfig:
 SMALL_EVAL_SEED = 20_000
 
 
+def _keys_of_first(draw, counts: tuple[int, ...], required: bool = False) -> set:
+    """The task keys of ``draw(count)`` for the first of ``counts`` that the task space holds (``draw``
+    raises ``ValueError`` when a size has fewer distinct tasks); none if no count fits, or the last
+    ``ValueError`` when ``required``."""
+    for count in counts:
+        try:
+            return {p.key for p in draw(count)}
+        except ValueError:
+            if required and count == counts[-1]:
+                raise
+    return set()
+
+
 @lru_cache(maxsize=None)
 def excluded_keys(domain: str) -> frozenset:
     """(init, goal) keys pretraining must never see: the project's train and held-out tasks and the
@@ -120,25 +133,12 @@ def excluded_keys(domain: str) -> frozenset:
     from itdeploy_lite.planning.generators.splits import POOLS, make_pool, make_split
 
     keys: set = set()
-    for size in DEFAULT_SIZES[domain]:
-        for count in (200, 50):  # a tiny size (Floortile's 1 x 3 grid: 96 tasks) has fewer than 200
-            try:
-                keys |= {p.key for p in generate_problems(domain, size, count, seed=SMALL_EVAL_SEED)}
-                break
-            except ValueError:
-                continue
+    for size in DEFAULT_SIZES[domain]:  # a tiny size (Floortile's 1 x 3 grid: 96 tasks) has fewer than 200
+        keys |= _keys_of_first(lambda n: generate_problems(domain, size, n, seed=SMALL_EVAL_SEED), (200, 50))
     for split in ("train", "heldout"):
-        try:
-            keys |= {p.key for p in make_split(domain, split, per_size=500)}
-        except ValueError:  # a size whose task space is smaller than 500: take what exists
-            keys |= {p.key for p in make_split(domain, split, per_size=50)}
+        keys |= _keys_of_first(lambda n: make_split(domain, split, per_size=n), (500, 50), required=True)
     for size in POOLS.get(domain, []):
-        for count in (500, 50):
-            try:
-                keys |= {p.key for p in make_pool(domain, count, [size])}
-                break
-            except ValueError:
-                continue
+        keys |= _keys_of_first(lambda n: make_pool(domain, n, [size]), (500, 50))
     return frozenset(keys)
 
 
