@@ -32,6 +32,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from itdeploy_lite import atomic
+from itdeploy_lite.finetune import FinetuneConfig
 from itdeploy_lite.loop import RunConfig, run
 from itdeploy_lite.report import summary
 
@@ -60,6 +61,11 @@ EXPERIMENTS: dict[str, tuple[str, dict]] = {
     "sokoban-800steps-pool835": ("Sokoban, the paper's curation, the 800-step generation 0, a pool of 835 tasks "
                                  "of its pool's sizes (167 per size; default 250)",
                                  {"domain": "sokoban", **SOKOBAN_800STEPS, "tasks_per_generation": 835}),
+    "sokoban-scaled": ("Sokoban, the paper's curation, a fine-tuning budget that scales with the curated set "
+                       "(4 epochs, no 40-step floor: 6-8 steps on ~50-65 rows)",
+                       {"domain": "sokoban", "finetune": FinetuneConfig(min_steps=0)}),
+    "sokoban-previous": ("Sokoban, the paper's curation, each generation continuing the previous adapter "
+                         "(--from previous)", {"domain": "sokoban", "init_from": "previous"}),
     "blocksworld-pool1500": ("Blocksworld, the paper's curation, a pool of 1,500 tasks (250 per size; default 1,002)",
                              {"tasks_per_generation": 1500}),
     "blocksworld-fresh": ("Blocksworld, the paper's curation, fresh tasks every generation (1,002 of 5-10 blocks; "
