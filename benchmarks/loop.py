@@ -64,6 +64,9 @@ EXPERIMENTS: dict[str, tuple[str, dict]] = {
     "sokoban-scaled": ("Sokoban, the paper's curation, a fine-tuning budget that scales with the curated set "
                        "(4 epochs, no 40-step floor: 6-8 steps on ~50-65 rows)",
                        {"domain": "sokoban", "finetune": FinetuneConfig(min_steps=0)}),
+    "sokoban-replay": ("Sokoban, the paper's curation, 64 reference rows (optimal plans of pretrain-split tasks) "
+                       "replayed in every generation's fine-tuning set (--replay 64)",
+                       {"domain": "sokoban", "replay": 64}),
     "sokoban-previous": ("Sokoban, the paper's curation, each generation continuing the previous adapter "
                          "(--from previous)", {"domain": "sokoban", "init_from": "previous"}),
     "blocksworld-pool1500": ("Blocksworld, the paper's curation, a pool of 1,500 tasks (250 per size; default 1,002)",

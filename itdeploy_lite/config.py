@@ -81,6 +81,10 @@ class RunConfig:
         warm_start: reference plans (optimal, small ``pretrain``-split tasks) in a short SFT before
             generation 0, whose result is the run's generation 0 (0: none, as in the paper; a 135 M LLM
             solves almost nothing without it).
+        replay: reference rows added to every generation's fine-tuning set: optimal plans of
+            ``pretrain``-split tasks (generation 0's own training distribution; never a held-out or pool
+            task), replayed against overfitting a small curated set (0: none, as in the paper). Built-in
+            domains only; the rows are written once to ``gen_00/replay.jsonl``.
         seed: seeds task generation, sampling and fine-tuning (same seed, same metrics).
         out: the run folder; empty: ``runs/<domain>-<curation>-s<seed>`` (``-frontier`` appended with ``frontier``).
         progress: show progress bars.
@@ -120,6 +124,7 @@ class RunConfig:
     prompt_format: str = field(default="auto", metadata={"choices": ("auto", "compact", "pddl")})
     few_shot: int = 0
     warm_start: int = 0
+    replay: int = 0
     seed: int = 0
     out: str = ""
     progress: bool = True
@@ -175,8 +180,11 @@ class RunConfig:
             raise ValueError(f"--backend must be 'hf' or 'unsloth', got {self.backend!r}")
         if self.prompt_format not in ("auto", "compact", "pddl"):
             raise ValueError(f"--prompt-format must be auto, compact or pddl, got {self.prompt_format!r}")
-        if self.few_shot < 0 or self.warm_start < 0:
-            raise ValueError(f"--few-shot and --warm-start must be >= 0, got {self.few_shot}, {self.warm_start}")
+        if self.few_shot < 0 or self.warm_start < 0 or self.replay < 0:
+            raise ValueError(f"--few-shot, --warm-start and --replay must be >= 0, got {self.few_shot}, "
+                             f"{self.warm_start}, {self.replay}")
+        if self.replay and self.tasks:
+            raise ValueError("--replay draws pretrain-split tasks of a built-in domain; a --tasks folder has none")
         if self.frontier_floor < 0:
             raise ValueError(f"--frontier-floor must be >= 0, got {self.frontier_floor}")
         self.finetune.check()

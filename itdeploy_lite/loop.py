@@ -124,6 +124,8 @@ def run(config: RunConfig) -> list[dict]:
     heldout = heldout_tasks(config)
     exclude = {t.key for t in heldout}
     pool = deployment_tasks(config, 0, exclude) if config.protocol == "pool" else None
+    if config.replay:
+        run_stage(run_dir, "replay", lambda: replay_stage(config, setup, run_dir, exclude | {t.key for t in pool or ()}))
 
     metrics: list[dict] = []
     for g in range(config.generations + 1):
@@ -206,12 +208,31 @@ def curate_stage(config: RunConfig, run_dir: Path, g: int) -> dict:
             "valid_rows": sum(bool(r["valid"]) for r in selected), "policy": config.curation}
 
 
+def replay_stage(config: RunConfig, setup: RunSetup, run_dir: Path, exclude: set) -> dict:
+    """``--replay N``: ``N`` reference rows (optimal plans of ``pretrain``-split tasks, none of them a pool
+    or held-out task: ``exclude``), in generation 0's prompt format -> ``replay.jsonl``; every
+    generation's fine-tuning set adds them to its curated rows (:func:`finetune_stage`). Not in the paper.
+
+    Returns:
+        ``{"rows": int}``.
+    """
+    from itdeploy_lite.reference_plans import reference_rows
+
+    model, tokenizer = setup.backend.sampling_model(setup.base, None)
+    rows = reference_rows(config.domain, run_format(config, setup.kind, model, tokenizer), config.replay, exclude)
+    del model, tokenizer
+    setup.backend.release()
+    atomic.write_jsonl(run_dir / "replay.jsonl", rows)
+    return {"rows": len(rows)}
+
+
 def finetune_stage(config: RunConfig, setup: RunSetup, run_dir: Path, g: int) -> dict:
     """Fine-tune ``M_g`` with LoRA on ``gen_g/curated.jsonl``, from the base model (the paper) or, with
     ``--from previous``, continuing ``M_{g-1}``'s adapter -> ``gen_g/adapter/``. With ``--gpus N`` (N > 1)
     the stage runs under ``accelerate launch`` as N DDP processes (:mod:`itdeploy_lite.finetune_job`).
+    With ``--replay N`` the ``N`` rows of ``replay.jsonl`` (:func:`replay_stage`) are trained on too.
 
-    An empty curated set trains nothing: ``M_g`` is the previous model.
+    An empty curated set trains nothing (whatever the replay): ``M_g`` is the previous model.
 
     Returns:
         The backend's fine-tuning summary (:func:`~itdeploy_lite.finetune.train_lora`: ``rows``,
@@ -227,8 +248,11 @@ def finetune_stage(config: RunConfig, setup: RunSetup, run_dir: Path, g: int) ->
             atomic.replace_folder(gen_dir / "adapter", lambda tmp: shutil.copytree(init, tmp))
             return {"adapter": f"gen_{g:02d}/adapter", "rows": 0, "steps": 0, "note": "empty pool: previous adapter kept"}
         return {"adapter": None, "rows": 0, "steps": 0, "note": "empty pool: base model kept"}
+    curated = len(rows)
+    if config.replay:
+        rows += [{"prompt": r["prompt"], "completion": r["completion"]} for r in read_jsonl(run_dir / "replay.jsonl")]
     if not config.progress:
-        _log(f"gen {g}: fine-tuning on {len(rows)} rows")
+        _log(f"gen {g}: fine-tuning on {len(rows)} rows ({curated} curated)")
     seed, log_file = derive_seed(config.seed, g, "finetune"), gen_dir / "trainer_log.jsonl"
     if config.gpus > 1:  # one DDP process per GPU under accelerate launch
         from itdeploy_lite.finetune_job import run_job
@@ -240,6 +264,7 @@ def finetune_stage(config: RunConfig, setup: RunSetup, run_dir: Path, g: int) ->
                                        init_adapter=init, seed=seed, progress=config.progress, log_file=log_file)
     stats["adapter"] = f"gen_{g:02d}/adapter"
     stats["init"] = str(init.relative_to(run_dir)) if init else "base"
+    stats["replay_rows"] = len(rows) - curated
     return stats
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from itdeploy_lite.formats import run_format
 from itdeploy_lite.config import RunConfig
 from itdeploy_lite.runtime import derive_seed
-from itdeploy_lite.task_sets import domain_pddl
 
 
 def warm_start(config: RunConfig, backend, kind: str, source, run_dir: Path) -> dict:
@@ -18,23 +17,14 @@ def warm_start(config: RunConfig, backend, kind: str, source, run_dir: Path) -> 
     from datasets import Dataset
     from transformers import AutoTokenizer
 
-    from itdeploy_lite.planning import parse_task
-    from itdeploy_lite.planning.generators.splits import SPLITS, make_split
-    from itdeploy_lite.planning.search import breadth_first_search
+    from itdeploy_lite.reference_plans import reference_rows
 
     if kind == "embedded":
         raise ValueError("--warm-start is for pretrained LLMs; the embedded planner's generation 0 is "
                          "trained by `itdeploy pretrain`")
     tokenizer = AutoTokenizer.from_pretrained(str(source))
-    fmt = run_format(config, kind, None, tokenizer)
-    per_size = -(-config.warm_start // len(SPLITS[config.domain]["pretrain"]))  # ceiling division
-    problems = make_split(config.domain, "pretrain", max(1, per_size))
-    text = domain_pddl(config.domain)
-    rows = []
-    for p in problems[: config.warm_start]:
-        task = parse_task(text, p.pddl, config.domain, p.name)
-        plan = breadth_first_search(task) or []
-        rows.append({"prompt": fmt.prompt(task, p.pddl), "completion": fmt.completion([str(a) for a in plan], task)})
+    rows = [{"prompt": r["prompt"], "completion": r["completion"]}
+            for r in reference_rows(config.domain, run_format(config, kind, None, tokenizer), config.warm_start)]
     adapter = run_dir / "warm_start_adapter"
     stats = backend.finetune(source, Dataset.from_list(rows), config.finetune, adapter,
                              seed=derive_seed(config.seed, "warm_start"), progress=config.progress)

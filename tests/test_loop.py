@@ -132,6 +132,8 @@ def test_config_errors_are_named(tiny, tmp_path):
         ({"samples_per_task": 0}, "--samples-per-task must be >= 1"),
         ({"init_from": "scratch"}, "--from must be"),
         ({"tasks": str(tmp_path / "none")}, "not a folder"),
+        ({"replay": -1}, "--replay must be >= 0"),
+        ({"replay": 2, "tasks": str(tmp_path)}, "--replay draws pretrain-split tasks"),
     ]:
         with pytest.raises(ValueError, match=message):
             run(tiny_config(tiny, tmp_path / "r", **overrides))
@@ -175,7 +177,48 @@ def test_two_generations_end_to_end(reference_run):
         assert 0 <= m["pool_greedy_solved_fraction"] <= 1 and m["pool_solved_fraction"] == m["deploy"]["solved_tasks"] / 4
     assert set(metrics[0]["heldout_solved_by_size"]) == {"b5", "b6", "b7", "b8", "b9", "b10"}
     assert not list(out.rglob("*.tmp"))
-    assert seconds < 150
+
+
+def test_replay_adds_optimal_pretrain_plans_to_every_fine_tune_and_never_a_pool_task(tiny, tmp_path):
+    from itdeploy_lite.planning import parse_task
+    from itdeploy_lite.planning.generators.splits import make_split
+    from itdeploy_lite.planning.validate import validate
+    from itdeploy_lite.task_sets import domain_pddl
+
+    from itdeploy_lite.formats import CompactFormat
+    from itdeploy_lite.planning.search import breadth_first_search
+
+    out = tmp_path / "replay"
+    config = tiny_config(tiny, out, generations=1, replay=3)  # curation none: 8 curated rows
+    run(config)
+    replay = read_jsonl(out / "replay.jsonl")
+    assert len(replay) == 3 and (out / "replay.done.json").is_file()
+    pretrain = {p.name: p for p in make_split("blocksworld", "pretrain", 4)}
+    pool = pool_tasks(config, {t.key for t in heldout_tasks(config)})
+    assert not {pretrain[r["task_id"]].key for r in replay} & {t.key for t in pool}
+    for row in replay:
+        problem = pretrain[row["task_id"]]
+        task = parse_task(domain_pddl("blocksworld"), problem.pddl, "blocksworld", problem.name)
+        result = validate(task, CompactFormat().plan_text(row["completion"]))
+        assert result.valid and result.plan_length == len(breadth_first_search(task))  # optimal
+    tuned = json.loads((out / "gen_01" / "finetune.done.json").read_text())
+    curated = len(read_jsonl(out / "gen_01" / "curated.jsonl"))
+    assert curated == 8 and tuned["replay_rows"] == 3 and tuned["rows"] == 8 + 3
+
+
+def test_reference_rows_skip_excluded_tasks_and_keep_the_count():
+    from itdeploy_lite.formats import CompactFormat
+    from itdeploy_lite.planning.generators.splits import make_split
+    from itdeploy_lite.reference_plans import reference_rows
+
+    fmt = CompactFormat()
+    first = reference_rows("blocksworld", fmt, 4)
+    assert [r["task_id"] for r in first] == [p.name for p in make_split("blocksworld", "pretrain", 2)]
+    banned = {p.key for p in make_split("blocksworld", "pretrain", 1)}  # the first task of each size
+    again = reference_rows("blocksworld", fmt, 4, exclude=banned)
+    assert len(again) == 4 and not {r["task_id"] for r in again} & {r["task_id"] for r in first[::2]}
+    with pytest.raises(ValueError, match="pretrain split"):
+        reference_rows("no-such-domain", fmt, 2)
 
 
 def test_report_command(reference_run, capsys):
