@@ -111,21 +111,23 @@ def run(config: RunConfig) -> list[dict]:
                             "gpu_memory_utilization": config.vllm_memory}
     run_dir = prepare_run_dir(config, Path(source) if Path(source).is_dir() else None)
     base = copy_base(source, run_dir / "base_model") if kind == "embedded" else source
-    if config.warm_start:
-        from itdeploy_lite.warm_start import warm_start
-
-        run_stage(run_dir, "warm_start", lambda: warm_start(config, backend, kind, source, run_dir))
-        base = run_dir / "base_model"
-    _log(f"run folder {run_dir}  (base model {source}, {kind}, backend {backend.name}"
-         f"{', 4-bit' if config.load_in_4bit else ''}; generation 0 = {base})")
-    setup = RunSetup(backend, Path(base) if Path(base).is_dir() else base, kind)
 
     # the task sets: held-out tasks are fixed; the pool (protocol pool) is the same every generation
     heldout = heldout_tasks(config)
     exclude = {t.key for t in heldout}
     pool = deployment_tasks(config, 0, exclude) if config.protocol == "pool" else None
+    reference_exclude = exclude | {t.key for t in pool or ()}  # reference plans never solve a pool task
+    if config.warm_start:
+        from itdeploy_lite.warm_start import warm_start
+
+        run_stage(run_dir, "warm_start",
+                  lambda: warm_start(config, backend, kind, source, run_dir, exclude=reference_exclude))
+        base = run_dir / "base_model"
+    _log(f"run folder {run_dir}  (base model {source}, {kind}, backend {backend.name}"
+         f"{', 4-bit' if config.load_in_4bit else ''}; generation 0 = {base})")
+    setup = RunSetup(backend, Path(base) if Path(base).is_dir() else base, kind)
     if config.replay:
-        run_stage(run_dir, "replay", lambda: replay_stage(config, setup, run_dir, exclude | {t.key for t in pool or ()}))
+        run_stage(run_dir, "replay", lambda: replay_stage(config, setup, run_dir, reference_exclude))
 
     metrics: list[dict] = []
     for g in range(config.generations + 1):

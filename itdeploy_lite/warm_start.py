@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 from itdeploy_lite.formats import run_format
@@ -9,9 +10,10 @@ from itdeploy_lite.config import RunConfig
 from itdeploy_lite.runtime import derive_seed
 
 
-def warm_start(config: RunConfig, backend, kind: str, source, run_dir: Path) -> dict:
+def warm_start(config: RunConfig, backend, kind: str, source, run_dir: Path, exclude: Collection = ()) -> dict:
     """A short SFT of the pretrained model on ``config.warm_start`` reference plans (optimal plans by
-    breadth-first search of ``pretrain``-split tasks, never held-out ones), merged into
+    breadth-first search of ``pretrain``-split tasks, never held-out ones nor a task whose key is in
+    ``exclude``: the run's pool and held-out tasks), merged into
     ``run_dir/base_model``, which is then the run's generation 0. Departs from the paper (which starts
     from the pretrained model as it is): a 135 M model solves almost no task zero-shot."""
     from datasets import Dataset
@@ -24,7 +26,7 @@ def warm_start(config: RunConfig, backend, kind: str, source, run_dir: Path) -> 
                          "trained by `itdeploy pretrain`")
     tokenizer = AutoTokenizer.from_pretrained(str(source))
     rows = [{"prompt": r["prompt"], "completion": r["completion"]}
-            for r in reference_rows(config.domain, run_format(config, kind, None, tokenizer), config.warm_start)]
+            for r in reference_rows(config.domain, run_format(config, kind, None, tokenizer), config.warm_start, exclude)]
     adapter = run_dir / "warm_start_adapter"
     stats = backend.finetune(source, Dataset.from_list(rows), config.finetune, adapter,
                              seed=derive_seed(config.seed, "warm_start"), progress=config.progress)
