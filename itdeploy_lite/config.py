@@ -84,7 +84,7 @@ class RunConfig:
         replay: reference rows added to every generation's fine-tuning set: optimal plans of
             ``pretrain``-split tasks (generation 0's own training distribution; never a held-out or pool
             task), replayed against overfitting a small curated set (0: none, as in the paper). Built-in
-            domains only; the rows are written once to ``gen_00/replay.jsonl``.
+            domains only; the rows are written once to the run folder's ``replay.jsonl``.
         seed: seeds task generation, sampling and fine-tuning (same seed, same metrics).
         out: the run folder; empty: ``runs/<domain>-<curation>-s<seed>`` (``-frontier`` appended with ``frontier``).
         progress: show progress bars.
