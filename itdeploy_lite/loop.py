@@ -252,7 +252,7 @@ def finetune_stage(config: RunConfig, setup: RunSetup, run_dir: Path, g: int) ->
         return {"adapter": None, "rows": 0, "steps": 0, "note": "empty pool: base model kept"}
     curated = len(rows)
     if config.replay:
-        rows += [{"prompt": r["prompt"], "completion": r["completion"]} for r in read_jsonl(run_dir / "replay.jsonl")]
+        rows += read_jsonl(run_dir / "replay.jsonl")  # to_dataset keeps only prompt and completion
     if not config.progress:
         _log(f"gen {g}: fine-tuning on {len(rows)} rows ({curated} curated)")
     seed, log_file = derive_seed(config.seed, g, "finetune"), gen_dir / "trainer_log.jsonl"

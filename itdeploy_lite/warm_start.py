@@ -16,19 +16,18 @@ def warm_start(config: RunConfig, backend, kind: str, source, run_dir: Path, exc
     ``exclude``: the run's pool and held-out tasks), merged into
     ``run_dir/base_model``, which is then the run's generation 0. Departs from the paper (which starts
     from the pretrained model as it is): a 135 M model solves almost no task zero-shot."""
-    from datasets import Dataset
     from transformers import AutoTokenizer
 
+    from itdeploy_lite.curate import to_dataset
     from itdeploy_lite.reference_plans import reference_rows
 
     if kind == "embedded":
         raise ValueError("--warm-start is for pretrained LLMs; the embedded planner's generation 0 is "
                          "trained by `itdeploy pretrain`")
     tokenizer = AutoTokenizer.from_pretrained(str(source))
-    rows = [{"prompt": r["prompt"], "completion": r["completion"]}
-            for r in reference_rows(config.domain, run_format(config, kind, None, tokenizer), config.warm_start, exclude)]
+    rows = reference_rows(config.domain, run_format(config, kind, None, tokenizer), config.warm_start, exclude)
     adapter = run_dir / "warm_start_adapter"
-    stats = backend.finetune(source, Dataset.from_list(rows), config.finetune, adapter,
+    stats = backend.finetune(source, to_dataset(rows), config.finetune, adapter,
                              seed=derive_seed(config.seed, "warm_start"), progress=config.progress)
     backend.merge(source, adapter, run_dir / "base_model")
     return {"rows": len(rows), "steps": stats["steps"], "train_loss": stats["train_loss"],
