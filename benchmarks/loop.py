@@ -69,6 +69,9 @@ EXPERIMENTS: dict[str, tuple[str, dict]] = {
                        {"domain": "sokoban", "replay": 64}),
     "sokoban-previous": ("Sokoban, the paper's curation, each generation continuing the previous adapter "
                          "(--from previous)", {"domain": "sokoban", "init_from": "previous"}),
+    "blocksworld-r128": ("Blocksworld, the paper's curation, full-rank LoRA (r 128 = the hidden size, alpha 256: "
+                         "every linear layer's update unconstrained, a stand-in for full fine-tuning; default r 16)",
+                         {"finetune": FinetuneConfig(lora_r=128, lora_alpha=256)}),
     "blocksworld-pool1500": ("Blocksworld, the paper's curation, a pool of 1,500 tasks (250 per size; default 1,002)",
                              {"tasks_per_generation": 1500}),
     "blocksworld-fresh": ("Blocksworld, the paper's curation, fresh tasks every generation (1,002 of 5-10 blocks; "
