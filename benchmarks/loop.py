@@ -69,6 +69,8 @@ EXPERIMENTS: dict[str, tuple[str, dict]] = {
                        {"domain": "sokoban", "replay": 64}),
     "sokoban-previous": ("Sokoban, the paper's curation, each generation continuing the previous adapter "
                          "(--from previous)", {"domain": "sokoban", "init_from": "previous"}),
+    "rovers-h256": ("Rovers, the paper's curation, the 4.5 M-parameter generation 0 (data/models/rovers-h256, "
+                    "hidden 256; default 1.1 M), the same pretraining otherwise", {"domain": "rovers", "model": "rovers-h256"}),
     "blocksworld-r128": ("Blocksworld, the paper's curation, full-rank LoRA (r 128 = the hidden size, alpha 256: "
                          "every linear layer's update unconstrained, a stand-in for full fine-tuning; default r 16)",
                          {"finetune": FinetuneConfig(lora_r=128, lora_alpha=256)}),

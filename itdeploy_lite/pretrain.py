@@ -389,6 +389,8 @@ def model_card(metrics: dict) -> str:
         f"- Command: `itdeploy pretrain --domain {c['domain']} --n-problems {c['n_problems']} --steps {c['steps']} "
         f"--batch-size {c['batch_size']} --lr {c['lr']} --seed {c['seed']}"
         + (f" --trace {c['model']['plan_trace']}" if c["model"]["plan_trace"] != "none" else "")
+        + (f" --hidden-size {c['model']['hidden_size']}" if c["model"]["hidden_size"] != ModelConfig.hidden_size else "")
+        + (f" --layers {c['model']['num_layers']}" if c["model"]["num_layers"] != ModelConfig.num_layers else "")
         + (f" --sizes '{json.dumps(c['sizes'])}'" if c.get("sizes") else "")
         + (f" --tail '{json.dumps(c['tail_sizes'])}' --tail-fraction {c['tail_fraction']}" if c["tail_sizes"] else " --tail '[]'")
         + (" --reference witness" if c.get("reference", "bfs") != "bfs" else "")

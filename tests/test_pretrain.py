@@ -49,3 +49,22 @@ def test_pretraining_never_sees_a_deployment_pool_task():
     config = RunConfig(domain="ferry")
     pool = {t.key for t in pool_tasks(config, {t.key for t in heldout_tasks(config)})}
     assert len(pool) == 600 and pool <= excluded_keys("ferry")
+
+
+def test_model_card_command_names_a_non_default_width():
+    """The card's command must rebuild the same model: a non-default ``--hidden-size`` / ``--layers``
+    appears in it (the 4.5 M Rovers card once lacked ``--hidden-size 256``), the defaults do not."""
+    from dataclasses import asdict
+
+    from itdeploy_lite.models import ModelConfig
+    from itdeploy_lite.pretrain import PretrainConfig, model_card
+
+    def card(model: ModelConfig) -> str:
+        config = asdict(PretrainConfig(domain="rovers", model=model))
+        metrics = {"config": config, "parameters": 1, "n_problems": 10, "mean_plan_length": 7.0, "mean_tokens": 200.0, "steps": 10,
+                   "final_loss": 0.1, "seconds_data": 1.0, "seconds_train": 1.0, "eval": {}}
+        return model_card(metrics)
+
+    wide = card(ModelConfig(hidden_size=256, num_layers=6, intermediate_size=1024))
+    assert "--hidden-size 256 --layers 6" in wide
+    assert "--hidden-size" not in card(ModelConfig()) and "--layers" not in card(ModelConfig())
