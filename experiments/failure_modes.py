@@ -7,9 +7,9 @@ Reads ``gen_NN/traces.jsonl`` of a run folder (the deployment samples, stamped b
 valid, and how the invalid ones fail (first match wins, in this order):
 
 - ``unknown object``: a step names an object the task does not declare;
-- ``malformed step``: any other step that cannot be read as a ground action (unknown action, arity);
 - ``precondition``: a step whose precondition does not hold, counted per unmet predicate as well;
-- ``goal unmet``: every step executes but the goal does not hold at the end (or no step was written).
+- ``goal unmet``: every step executes but the goal does not hold at the end (or no step was written);
+- ``malformed step``: any other step that cannot be read as a ground action (unknown action, arity).
 
 It also counts the invalid samples that fail at their first step. The reasons are the ones
 :func:`itdeploy_lite.planning.validate.validate` writes (VAL's order: a step is checked for being a
@@ -19,10 +19,12 @@ ground action of the task, then for its preconditions; ``../shared/VAL-NOTES.md`
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from collections import Counter
 from pathlib import Path
+
+from itdeploy_lite.curate import read_jsonl
+from itdeploy_lite.run_folder import generation_dir
 
 #: the predicate of an unmet precondition in a reason, e.g. "... not satisfied: (can_traverse rover0 w1 w2)"
 _PREDICATE = re.compile(r"\((?:not )?\(?([\w-]+)")
@@ -67,11 +69,10 @@ def main() -> None:
     parser.add_argument("--generation", type=int, default=0)
     args = parser.parse_args()
     for run_dir in args.run_dirs:
-        path = Path(run_dir) / f"gen_{args.generation:02d}" / "traces.jsonl"
+        path = generation_dir(Path(run_dir), args.generation) / "traces.jsonl"
         if not path.is_file():
             parser.error(f"no deployment traces at {path}")
-        traces = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-        counts = tally(traces)
+        counts = tally(read_jsonl(path))
         invalid = counts["samples"] - counts["valid"]
         print(f"## {run_dir}, generation {args.generation}: {counts['valid']} of {counts['samples']} samples valid")
         print(f"invalid {invalid}; failing at step 1: {counts['first_step']}")
