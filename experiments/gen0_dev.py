@@ -7,7 +7,8 @@ never on the held-out split: the tasks are fresh ``dev`` tasks (:func:`itdeploy_
 with ``eval_split="dev"``: seed 10,000, the pretraining sizes then the held-out sizes, no train or
 held-out task among them). Every folder is evaluated on the same tasks, one thread. Prints one markdown
 row per size: for each folder the greedy solved fraction, pass@k at temperature 0.6 (the loop's) and
-the mean length (steps) of the greedy valid plans.
+the mean length (steps) of the greedy valid plans. ``--task-objects-only`` samples every folder with
+that rule (:class:`itdeploy_lite.deploy.DeployConfig`); run it with and without to compare.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ def main() -> None:
     parser.add_argument("--per-size", type=int, default=50)
     parser.add_argument("--samples", type=int, default=8, help="k of pass@k (1: greedy only)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--task-objects-only", action="store_true",
+                        help="sample with DeployConfig.task_objects_only (objects only from the task's prompt)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     configs = [json.loads((Path(f) / "metrics.json").read_text())["config"] for f in args.folders]
@@ -40,8 +43,9 @@ def main() -> None:
     results = []
     for folder in args.folders:
         model, tokenizer = load_embedded(folder)
-        greedy = evaluate_sizes(model, tokenizer, problems)
-        sampled = (evaluate_sizes(model, tokenizer, problems, samples=args.samples, temperature=0.6)
+        rule = {"task_objects_only": args.task_objects_only}
+        greedy = evaluate_sizes(model, tokenizer, problems, **rule)
+        sampled = (evaluate_sizes(model, tokenizer, problems, samples=args.samples, temperature=0.6, **rule)
                    if args.samples > 1 else {})
         results.append((greedy, sampled))
     header = "| size | tasks | " + " | ".join(f"{Path(f).name}: greedy / pass@{args.samples} / mean length"

@@ -35,6 +35,10 @@ class RunConfig:
         temperature: sampling temperature (the paper: 0.6).
         top_p: nucleus sampling threshold (1.0: off).
         top_k: sample among the top_k most likely tokens only (0: off; Qwen3's model cards: 20).
+        task_objects_only: every sample (deployment and evaluation) names only objects its task's prompt
+            names: the embedded planner's other object tokens are masked
+            (:attr:`~itdeploy_lite.deploy.DeployConfig.task_objects_only`). Not the paper's (it samples
+            freely); the embedded planner only.
         max_new_tokens: hard cap on completion tokens (each task's budget grows with its size below it).
         sample_batch_size: sequences per ``generate`` call.
         sampler: ``auto``, ``hf`` or ``vllm``: what samples completions. ``vllm`` keeps one vLLM engine
@@ -103,6 +107,7 @@ class RunConfig:
     temperature: float = 0.6
     top_p: float = 1.0
     top_k: int = 0
+    task_objects_only: bool = False
     max_new_tokens: int = 1024
     sample_batch_size: int = 128
     deploy_chunk_tasks: int = 0

@@ -177,7 +177,7 @@ def next_tokens(logits: torch.Tensor, temperature: float, top_p: float, generato
 def decode(model, prompts: Sequence[Sequence[int]], budgets: Sequence[int], eos_ids: Sequence[int], pad_id: int,
            temperature: float = 0.8, top_p: float = 1.0, batch_size: int = 128, seed: int = 0,
            suppress: Sequence[int] = (), on_finish: Callable[[int], None] | None = None,
-           top_k: int = 0) -> list[list[int]]:
+           top_k: int = 0, copy_only: Sequence[int] = ()) -> list[list[int]]:
     """Sample one completion per prompt, ``batch_size`` rows at a time, refilling finished rows.
 
     Prompts are taken in the order given (sort them by length first: rows prefilled together are
@@ -197,6 +197,8 @@ def decode(model, prompts: Sequence[Sequence[int]], budgets: Sequence[int], eos_
         seed: seeds the sampler; the same model, prompts, order and settings give the same tokens.
         suppress: token ids never sampled.
         on_finish: called with a prompt's index when its completion is done (e.g. a progress bar).
+        copy_only: token ids a row may write only if its own prompt holds them (e.g. the object names of
+            the embedded planner: a plan then names only objects its task mentions). Empty: no such rule.
 
     Returns:
         ``out[i]``: the completion's token ids for ``prompts[i]``.
@@ -213,6 +215,9 @@ def decode(model, prompts: Sequence[Sequence[int]], budgets: Sequence[int], eos_
     generator = torch.Generator().manual_seed(seed)
     eos = torch.tensor(sorted(set(eos_ids)), device=device)
     banned = torch.tensor(sorted(set(suppress) - set(eos_ids)), dtype=torch.long, device=device)
+    copied = sorted(set(copy_only) - set(eos_ids))
+    # not_copied[i]: the copy_only tokens absent from prompt i (built once the vocabulary size is known)
+    not_copied = None
     budget_of = torch.tensor(list(budgets), device=device)
     prompt_length = torch.tensor([len(p) for p in prompts], device=device)
     waiting = deque(range(len(prompts)))
@@ -249,6 +254,13 @@ def decode(model, prompts: Sequence[Sequence[int]], budgets: Sequence[int], eos_
                 positions = torch.cat([positions, new_positions[:, -1] + 1])
                 logits = torch.cat([logits, new_logits])
                 rows = torch.cat([rows, new_rows])
+        if copied:
+            if not_copied is None:
+                not_copied = torch.zeros((len(prompts), logits.shape[-1]), dtype=torch.bool, device=device)
+                for i, prompt in enumerate(prompts):
+                    absent = sorted(set(copied) - set(prompt))
+                    not_copied[i, absent] = True
+            logits = logits.masked_fill(not_copied[rows], float("-inf"))
         tokens = next_tokens(logits, temperature, top_p, generator, banned, top_k)
         for i, t in zip(rows.tolist(), tokens.tolist()):
             out[i].append(t)

@@ -41,6 +41,11 @@ class DeployConfig:
         steps_per_object: plan-step budget per object of the task (see :func:`token_budget`).
         seed: sampling seed; the same seed, model and tasks give the same traces.
         progress: show a tqdm progress bar.
+        task_objects_only: a sample may name only objects its task's prompt names (the embedded
+            planner's object tokens, :func:`~itdeploy_lite.models.tokenizer.object_token_ids`, are masked
+            unless the prompt holds them; see :func:`itdeploy_lite.decode.decode`'s ``copy_only``).
+            Without it, most of the shipped Rovers planner's invalid samples on small tasks name an
+            object the task does not declare (``experiments/logs/levers_gen0.md``).
     """
 
     samples_per_task: int = 8
@@ -52,6 +57,7 @@ class DeployConfig:
     steps_per_object: float = 3.0
     seed: int = 0
     progress: bool = True
+    task_objects_only: bool = False
 
 
 
@@ -72,7 +78,7 @@ class _RowBudget(StoppingCriteria):
 def sample_completions(model, tokenizer, prompts: Sequence[str], budgets: Sequence[int], k: int = 1,
                        temperature: float = 0.6, top_p: float = 1.0, batch_size: int = 128, seed: int = 0,
                        progress: bool = True, desc: str = "sample", engine: str = "auto", top_k: int = 0,
-                       eos_ids: Sequence[int] | None = None) -> list[list[dict]]:
+                       eos_ids: Sequence[int] | None = None, copy_only: Sequence[int] = ()) -> list[list[dict]]:
     """Sample ``k`` completions per prompt, batched, with the KV cache.
 
     Any causal LM works: the embedded planner, a transformers or PEFT model, an Unsloth model after
@@ -98,6 +104,8 @@ def sample_completions(model, tokenizer, prompts: Sequence[str], budgets: Sequen
             waiting rows join it; ~2-3x ``generate``'s tokens/s on the embedded model, see
             ``benchmarks/sampling.py``), ``"generate"`` (``model.generate``, each batch padded to its
             slowest row) or ``"auto"`` (``refill`` where the model's cache allows it, else ``generate``).
+        copy_only: token ids a completion may hold only if its prompt holds them (``refill`` only; see
+            :func:`itdeploy_lite.decode.decode`). Empty: no such rule.
 
     Returns:
         ``out[i][j]`` = ``{"completion": str, "n_tokens": int, "ended": bool}`` for prompt ``i``, sample
@@ -105,8 +113,11 @@ def sample_completions(model, tokenizer, prompts: Sequence[str], budgets: Sequen
         padding); ``n_tokens`` counts its tokens; ``ended`` says whether the end token was written.
 
     Raises:
-        ValueError: ``k < 1``, ``batch_size < 1``, ``budgets`` not one per prompt, or an unknown engine.
+        ValueError: ``k < 1``, ``batch_size < 1``, ``budgets`` not one per prompt, an unknown engine, or
+            ``copy_only`` with the ``generate`` engine (or a model whose cache cannot be refilled).
     """
+    if copy_only and engine == "generate":
+        raise ValueError("copy_only (task objects only) needs the refill engine; model.generate has no per-row rule")
     if k < 1 or batch_size < 1:
         raise ValueError("samples per task (k) and batch_size must be >= 1")
     if len(budgets) != len(prompts):
@@ -130,10 +141,12 @@ def sample_completions(model, tokenizer, prompts: Sequence[str], budgets: Sequen
             try:
                 ids = decode(model, [prompt_ids[t] for t, _ in rows], [budgets[t] for t, _ in rows], ends, pad,
                              temperature, top_p, batch_size, seed, suppress, on_finish=lambda _: bar.update(1),
-                             top_k=top_k)
-            except RefillUnsupported:
+                             top_k=top_k, copy_only=copy_only)
+            except RefillUnsupported as error:
                 if engine == "refill":
                     raise
+                if copy_only:
+                    raise ValueError(f"copy_only (task objects only) needs the refill engine: {error}") from error
         if ids is None:
             ids = _generate(model, tokenizer, prompts, budgets, rows, temperature, top_p, batch_size, seed, suppress, bar,
                             top_k, ends)
@@ -227,17 +240,26 @@ def deploy(model, tokenizer, tasks: Sequence[tuple[str, object]], config: Deploy
         them with :func:`validate_records`.
 
     Raises:
-        ValueError: ``samples_per_task < 1`` or ``batch_size < 1``.
+        ValueError: ``samples_per_task < 1`` or ``batch_size < 1``; ``task_objects_only`` with a tokenizer
+            that has no object tokens (an LLM's).
     """
     if config.samples_per_task < 1 or config.batch_size < 1:
         raise ValueError("samples_per_task and batch_size must be >= 1")
+    rule = {}
+    if config.task_objects_only:
+        from itdeploy_lite.models.tokenizer import object_token_ids
+
+        rule["copy_only"] = object_token_ids(tokenizer)
+        if not rule["copy_only"]:
+            raise ValueError("task_objects_only: the tokenizer has no object-name tokens (only the embedded "
+                             "planner's word-level tokenizer has them; an LLM's objects span several subwords)")
     problems = list(problems) if problems is not None else [""] * len(tasks)
     prompts = [prompt_format.prompt(task, pddl) for (_, task), pddl in zip(tasks, problems)]
     budgets = [prompt_format.budget(task, config.max_new_tokens, config.steps_per_object) for _, task in tasks]
     generate = backend.generate if backend is not None else sample_completions
     samples = generate(model, tokenizer, prompts, budgets, config.samples_per_task, config.temperature,
                        config.top_p, config.batch_size, config.seed, config.progress, f"deploy gen {generation}",
-                       top_k=config.top_k)
+                       top_k=config.top_k, **rule)
     if getattr(prompt_format, "thinking", None):
         force_answers(generate, model, tokenizer, prompt_format, prompts, [task for _, task in tasks], samples, config)
     return [{"generation": generation, "task_id": task_id, "sample_id": s, "prompt": prompts[t], **sample}
@@ -334,7 +356,7 @@ def sample_tasks(model, tokenizer, tasks: list, samples: dict[str, int] | int, c
             samples_per_task=k, temperature=config.temperature if temperature is None else temperature,
             top_p=config.top_p, top_k=config.top_k, batch_size=config.sample_batch_size,
             max_new_tokens=config.max_new_tokens,
-            seed=seed + k, progress=config.progress,
+            seed=seed + k, progress=config.progress, task_objects_only=config.task_objects_only,
         )
         records += deploy(model, tokenizer, [(t.task_id, t.task) for t in group], deploy_config, generation,
                           prompt_format=prompt_format, problems=[t.pddl for t in group], backend=backend)

@@ -290,15 +290,17 @@ def eval_problems(config: PretrainConfig) -> list:
 
 
 def evaluate_sizes(model, tokenizer, problems, samples: int = 1, temperature: float = 0.0,
-                   progress: bool = False) -> dict[str, dict]:
-    """Greedy (or sampled, pass@k) solved fraction per size tag. Returns ``{tag: {n, solved, ...}}``."""
+                   progress: bool = False, task_objects_only: bool = False) -> dict[str, dict]:
+    """Greedy (or sampled, pass@k) solved fraction per size tag (``task_objects_only``: as
+    :class:`~itdeploy_lite.deploy.DeployConfig`'s). Returns ``{tag: {n, solved, ...}}``."""
     from itdeploy_lite.deploy import DeployConfig, as_tasks, evaluate
     from itdeploy_lite.formats import CompactFormat
     from itdeploy_lite.planning.generators import size_tag
 
     tags = [size_tag(p.domain, p.size) for p in problems]
     result = evaluate(model, tokenizer, as_tasks(problems), tags,
-                      DeployConfig(samples_per_task=samples, temperature=temperature, progress=progress),
+                      DeployConfig(samples_per_task=samples, temperature=temperature, progress=progress,
+                                   task_objects_only=task_objects_only),
                       prompt_format=CompactFormat.of_model(model, tokenizer))
     return result["by_group"]
 

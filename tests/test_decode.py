@@ -76,3 +76,26 @@ def test_next_tokens_follow_the_tempered_nucleus_distribution():
     assert torch.allclose(hot, expected, atol=0.015)
     assert next_tokens(logits[:1].clone(), 0.0, 1.0, generator).item() == 0
     assert next_tokens(logits[:1].clone(), 0.0, 1.0, generator, torch.tensor([0])).item() == 1
+
+
+def test_copy_only_tokens_are_written_only_where_the_prompt_holds_them():
+    """The task-objects rule: an object token absent from a row's prompt is never sampled in that row, even
+    at a temperature where the untrained model names any object; without the rule it names foreign ones."""
+    from itdeploy_lite.models.tokenizer import object_token_ids
+
+    tokenizer = build_tokenizer()
+    torch.manual_seed(0)
+    model = build_model(tokenizer, ModelConfig(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64))
+    model.eval()
+    texts = ["init: (clear b1) (clear b2)\ngoal: (on b1 b2)\nplan:\n", "init: (clear b7)\ngoal: (clear b7)\nplan:\n",
+             "init: (at rover0 waypoint3)\ngoal: (at rover0 waypoint1)\nplan:\n"]
+    prompts = [tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts] * 4
+    objects = set(object_token_ids(tokenizer))
+    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
+    args = (model, prompts, [40] * len(prompts), [eos], pad)
+    ruled = decode(*args, temperature=3.0, batch_size=5, seed=2, copy_only=sorted(objects))
+    free = decode(*args, temperature=3.0, batch_size=5, seed=2)
+    for prompt, ids in zip(prompts, ruled):
+        assert set(ids) & objects <= set(prompt)
+    assert any(set(ids) & objects - set(prompt) for prompt, ids in zip(prompts, free))
+    assert ruled == decode(*args, temperature=3.0, batch_size=5, seed=2, copy_only=sorted(objects))

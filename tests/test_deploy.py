@@ -83,3 +83,45 @@ def test_deploy_needs_a_prompt_format(setup):
     model, tokenizer, tasks = setup
     with pytest.raises(TypeError, match="prompt_format"):
         deploy(model, tokenizer, tasks, DeployConfig(progress=False))
+
+
+def test_task_objects_only_names_only_the_tasks_objects(setup):
+    """DeployConfig.task_objects_only: every argument (a name after a space) is one of the task's objects (the
+    untrained model at temperature 2 otherwise names blocks of the whole name pool b1..b10)."""
+    import re
+
+    model, tokenizer, tasks = setup
+    config = DeployConfig(samples_per_task=6, temperature=2.0, batch_size=8, max_new_tokens=40, progress=False)
+
+    def foreign(records):
+        objects = dict((task_id, set(task.objects)) for task_id, task in tasks)
+        return sum(len(set(re.findall(r" (b\d+)\b", r["completion"])) - objects[r["task_id"]]) for r in records)
+
+    assert foreign(deploy(model, tokenizer, tasks, config, prompt_format=COMPACT)) > 0
+    ruled = DeployConfig(**{**config.__dict__, "task_objects_only": True})
+    assert foreign(deploy(model, tokenizer, tasks, ruled, prompt_format=COMPACT)) == 0
+    # the loop's sampler takes the rule from the run's settings (--task-objects-only)
+    from itdeploy_lite.config import RunConfig
+    from itdeploy_lite.deploy import sample_tasks
+    from itdeploy_lite.task_sets import LoopTask
+
+    loop_tasks = [LoopTask(task_id, "b3", task) for task_id, task in tasks]
+    run = RunConfig(temperature=2.0, max_new_tokens=40, progress=False, task_objects_only=True)
+    assert foreign(sample_tasks(model, tokenizer, loop_tasks, 6, run, 0, seed=0, prompt_format=COMPACT)) == 0
+
+
+def test_task_objects_only_needs_the_embedded_tokenizer(setup):
+    from itdeploy_lite.deploy import sample_completions
+
+    model, tokenizer, tasks = setup
+
+    class SubwordTokenizer:  # an LLM's vocabulary: no " b1"-style object tokens
+        def get_vocab(self):
+            return {"Ġb": 0, "1": 1}
+
+    with pytest.raises(ValueError, match="object-name tokens"):
+        deploy(model, SubwordTokenizer(), tasks, DeployConfig(task_objects_only=True, progress=False),
+               prompt_format=COMPACT)
+    with pytest.raises(ValueError, match="refill engine"):
+        sample_completions(model, tokenizer, ["init: (clear b1)\ngoal: (clear b1)\nplan:\n"], [4], engine="generate",
+                           progress=False, copy_only=[5])

@@ -122,21 +122,25 @@ class Backend:
 
     def generate(self, model, tokenizer, prompts: Sequence[str], budgets: Sequence[int], k: int = 1,
                  temperature: float = 0.6, top_p: float = 1.0, batch_size: int = 32, seed: int = 0,
-                 progress: bool = True, desc: str = "sample", top_k: int = 0) -> list[list[dict]]:
+                 progress: bool = True, desc: str = "sample", top_k: int = 0,
+                 copy_only: Sequence[int] = ()) -> list[list[dict]]:
         """``k`` completions per prompt (see :func:`itdeploy_lite.deploy.sample_completions`, whose
         arguments and return value these are; ``budgets`` are completion tokens per prompt). On a GPU the
         batch is cut to what the free memory holds (:meth:`batch_size_for`). A
         :class:`~itdeploy_lite.backends.vllm_sampler.VLLMPolicy` samples through its vLLM engine with the
-        same budgets and end tokens (vLLM schedules its own batches)."""
+        same budgets and end tokens (vLLM schedules its own batches; it has no ``copy_only`` rule:
+        ``ValueError``)."""
         from itdeploy_lite.backends.vllm_sampler import VLLMPolicy
         from itdeploy_lite.deploy import end_token_ids, sample_completions
 
         if isinstance(model, VLLMPolicy):
+            if copy_only:
+                raise ValueError("copy_only (task objects only) is a rule of the refill sampler; vLLM has none")
             return model.engine.generate(prompts, budgets, k, temperature, top_p, top_k, seed,
                                          end_token_ids(model, tokenizer), tokenizer, adapter=model.adapter)
         batch_size = self.batch_size_for(model, tokenizer, prompts, budgets, batch_size)
         return sample_completions(model, tokenizer, prompts, budgets, k, temperature, top_p, batch_size, seed,
-                                  progress, desc, engine=self.sample_engine, top_k=top_k)
+                                  progress, desc, engine=self.sample_engine, top_k=top_k, copy_only=copy_only)
 
     def batch_size_for(self, model, tokenizer, prompts: Sequence[str], budgets: Sequence[int], requested: int,
                        free_bytes: int | None = None) -> int:

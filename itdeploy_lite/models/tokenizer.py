@@ -170,6 +170,22 @@ def vocabulary() -> list[str]:
     return tokens
 
 
+def object_token_ids(tokenizer) -> list[int]:
+    """The ids of this tokenizer's object and constant names with their leading space (`` waypoint3``,
+    `` b1``): the tokens that name a ground action's arguments in a plan.
+
+    Args:
+        tokenizer: an embedded planner's tokenizer (:func:`build_tokenizer` or a checkpoint's shorter
+            prefix of it).
+
+    Returns:
+        Sorted ids; empty for any other tokenizer (an LLM's subword vocabulary has no such tokens).
+    """
+    vocab = tokenizer.get_vocab()
+    names = object_names() + [name for _, _, objects in EXTENSIONS.values() for name in objects]
+    return sorted({vocab[" " + name] for name in names if " " + name in vocab})
+
+
 def build_tokenizer() -> PreTrainedTokenizerFast:
     """Build the shared word-level tokenizer (no training: the vocabulary is fixed by the domains).
 
