@@ -74,6 +74,8 @@ EXPERIMENTS: dict[str, tuple[str, dict]] = {
     "rovers-objects": ("Rovers, the paper's curation, every sample naming only objects its task names "
                        "(--task-objects-only: the planner's other object tokens masked; not the paper's)",
                        {"domain": "rovers", "task_objects_only": True}),
+    "rovers-h256-objects": ("Rovers, the paper's curation, the 4.5 M-parameter generation 0 and --task-objects-only",
+                            {"domain": "rovers", "model": "rovers-h256", "task_objects_only": True}),
     "blocksworld-r128": ("Blocksworld, the paper's curation, full-rank LoRA (r 128 = the hidden size, alpha 256: "
                          "every linear layer's update unconstrained, a stand-in for full fine-tuning; default r 16)",
                          {"finetune": FinetuneConfig(lora_r=128, lora_alpha=256)}),
