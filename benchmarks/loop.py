@@ -76,6 +76,10 @@ EXPERIMENTS: dict[str, tuple[str, dict]] = {
                        {"domain": "rovers", "task_objects_only": True}),
     "rovers-h256-objects": ("Rovers, the paper's curation, the 4.5 M-parameter generation 0 and --task-objects-only",
                             {"domain": "rovers", "model": "rovers-h256", "task_objects_only": True}),
+    "rovers-t1": ("Rovers, the paper's curation, deployment and evaluation at temperature 1.0 in every generation "
+                  "(the paper: 0.6)", {"domain": "rovers", "temperature": 1.0}),
+    "rovers-scaled": ("Rovers, the paper's curation, a fine-tuning budget that scales with the curated set "
+                      "(4 epochs, no 40-step floor)", {"domain": "rovers", "finetune": FinetuneConfig(min_steps=0)}),
     "blocksworld-r128": ("Blocksworld, the paper's curation, full-rank LoRA (r 128 = the hidden size, alpha 256: "
                          "every linear layer's update unconstrained, a stand-in for full fine-tuning; default r 16)",
                          {"finetune": FinetuneConfig(lora_r=128, lora_alpha=256)}),
