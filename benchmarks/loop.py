@@ -83,6 +83,10 @@ EXPERIMENTS: dict[str, tuple[str, dict]] = {
     "blocksworld-r128": ("Blocksworld, the paper's curation, full-rank LoRA (r 128 = the hidden size, alpha 256: "
                          "every linear layer's update unconstrained, a stand-in for full fine-tuning; default r 16)",
                          {"finetune": FinetuneConfig(lora_r=128, lora_alpha=256)}),
+    "blocksworld-r128-previous": ("Blocksworld, the paper's curation, full-rank LoRA (r 128, alpha 256) continuing "
+                                  "the previous generation's adapter (--from previous): the two best fine-tuning "
+                                  "levers together", {"init_from": "previous",
+                                                      "finetune": FinetuneConfig(lora_r=128, lora_alpha=256)}),
     "blocksworld-pool1500": ("Blocksworld, the paper's curation, a pool of 1,500 tasks (250 per size; default 1,002)",
                              {"tasks_per_generation": 1500}),
     "blocksworld-fresh": ("Blocksworld, the paper's curation, fresh tasks every generation (1,002 of 5-10 blocks; "
@@ -256,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + markdown_table(merged, [e for e in EXPERIMENTS if any(r["experiment"] == e for r in merged)]))
     figure = collapse_plot(merged, results.with_name("collapse.png"))
     if figure is not None:
-        print(f"model collapse figure: {figure}")
+        print(f"\nmodel collapse figure: {figure}")  # a blank line: the table above can be copied whole
     print(f"\nrecords: {results}")
     return 0
 

@@ -11,7 +11,9 @@ valid, and how the invalid ones fail (first match wins, in this order):
 - ``goal unmet``: every step executes but the goal does not hold at the end (or no step was written);
 - ``malformed step``: any other step that cannot be read as a ground action (unknown action, arity).
 
-It also counts the invalid samples that fail at their first step. The reasons are the ones
+It also counts the invalid samples that fail at their first step, and how diverse the samples of the
+unsolved tasks are: for each task with no valid sample, the number of distinct completions among its
+samples, averaged over those tasks (8 of 8 samples distinct: the sampler explores; 1: it repeats itself). The reasons are the ones
 :func:`itdeploy_lite.planning.validate.validate` writes (VAL's order: a step is checked for being a
 ground action of the task, then for its preconditions; ``../shared/VAL-NOTES.md``).
 """
@@ -41,10 +43,29 @@ def classify(reason: str) -> str:
     return "malformed step"
 
 
+def distinct_unsolved(traces: list[dict]) -> tuple[int, float]:
+    """How diverse the samples of unsolved tasks are.
+
+    Args:
+        traces: validated trace records (``task_id``, ``completion``, ``valid``).
+
+    Returns:
+        ``(tasks, mean)``: the number of tasks none of whose samples is valid, and the mean over them of
+        the number of distinct ``completion`` strings among the task's samples (``0.0`` when no task is
+        unsolved).
+    """
+    by_task: dict[str, list[dict]] = {}
+    for trace in traces:
+        by_task.setdefault(trace["task_id"], []).append(trace)
+    unsolved = [rows for rows in by_task.values() if not any(r["valid"] for r in rows)]
+    mean = sum(len({r["completion"] for r in rows}) for rows in unsolved) / len(unsolved) if unsolved else 0.0
+    return len(unsolved), mean
+
+
 def tally(traces: list[dict]) -> dict:
     """Counts over ``traces`` (validated trace records): ``samples``, ``valid``, ``first_step`` (invalid
-    samples failing at step 1), ``classes`` (class -> count) and ``predicates`` (unmet precondition
-    predicate -> count of samples)."""
+    samples failing at step 1), ``classes`` (class -> count), ``predicates`` (unmet precondition
+    predicate -> count of samples), ``unsolved_tasks`` and ``distinct_unsolved`` (:func:`distinct_unsolved`)."""
     classes, predicates = Counter(), Counter()
     valid = first_step = 0
     for trace in traces:
@@ -59,8 +80,9 @@ def tally(traces: list[dict]) -> dict:
         if kind == "precondition":
             unmet = reason.split("not satisfied:", 1)[1]
             predicates.update({m.group(1) for m in _PREDICATE.finditer(unmet)})
+    unsolved, distinct = distinct_unsolved(traces)
     return {"samples": len(traces), "valid": valid, "first_step": first_step, "classes": dict(classes),
-            "predicates": dict(predicates.most_common())}
+            "predicates": dict(predicates.most_common()), "unsolved_tasks": unsolved, "distinct_unsolved": distinct}
 
 
 def main() -> None:
@@ -80,6 +102,8 @@ def main() -> None:
             print(f"- {kind}: {n} ({n / max(invalid, 1):.0%} of invalid)")
         top = ", ".join(f"{p} {n}" for p, n in list(counts["predicates"].items())[:6])
         print(f"- unmet preconditions by predicate: {top or '-'}")
+        print(f"- distinct completions per unsolved task: {counts['distinct_unsolved']:.2f} "
+              f"(over {counts['unsolved_tasks']} tasks with no valid sample)")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from itdeploy_lite.planning.generators import (
     GeneratedProblem,
     generate_problems,
     make_split,
+    size_tag,
     write_problems,
 )
 from itdeploy_lite.planning.generators.ipc2023 import IPC2023_SIZES, IPC2023_TASKS_PER_SPLIT
@@ -446,3 +447,18 @@ def test_name_pools_draw_sorted_names_from_the_pool():
     assert miconic.name == "miconic-f3p2n8-s2-000"
     with pytest.raises(ValueError, match="'name_pool' must be in 4"):
         generate_problems("ferry", {"cars": 4, "locations": 3, "name_pool": 3}, 1, seed=0)
+
+
+def test_rovers_object_pool_widens_the_rover_camera_and_objective_pools_only_when_asked():
+    size = {"rovers": 1, "waypoints": 3, "cameras": 1, "objectives": 1, "name_pool": 8}
+    wide = generate_problems("rovers", {**size, "object_pool": 4}, 80, seed=3)
+    names = {o for p in wide for at in p.init for o in at[1:]}
+    assert {n for n in names if n.startswith("camera")} == {f"camera{i}" for i in range(4)}
+    assert {n for n in names if n.startswith("objective")} == {f"objective{i}" for i in range(4)}
+    assert size_tag("rovers", {**size, "object_pool": 4}) == "r1w3c1o1p8k4"
+    for p in wide[::8]:
+        check_problem(p)
+    narrow = generate_problems("rovers", size, 80, seed=3)  # without the key: the tasks of before
+    assert {n for p in narrow for at in p.init for n in at[1:] if n.startswith("camera")} == {"camera0", "camera1"}
+    with pytest.raises(ValueError, match="'object_pool' needs 'name_pool'"):
+        generate_problems("rovers", {"rovers": 1, "waypoints": 3, "cameras": 1, "objectives": 1, "object_pool": 4}, 1, seed=0)

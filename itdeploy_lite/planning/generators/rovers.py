@@ -30,7 +30,7 @@ from itdeploy_lite.planning.generators.problem import (
 
 DOMAIN = "rovers"
 PDDL_DOMAIN_NAME = "rover"
-SIZE_KEYS = ("rovers", "waypoints", "cameras", "objectives", "name_pool")
+SIZE_KEYS = ("rovers", "waypoints", "cameras", "objectives", "name_pool", "object_pool")
 #: With ``name_pool`` set, rover, camera and objective names are drawn from at least this many
 #: indices (the largest held-out size: 2 rovers, 2 cameras, 3 objectives), waypoints from ``name_pool``.
 NAME_POOLS = {"rovers": 2, "cameras": 2, "objectives": 3}
@@ -44,7 +44,8 @@ Graph = dict[str, list[str]]  # waypoint -> sorted neighbours
 def size_tag(size: dict) -> str:
     """A short name part: ``{"rovers": 1, "waypoints": 4, "cameras": 1, "objectives": 2}`` -> ``"r1w4c1o2"``."""
     tag = "r{rovers}w{waypoints}c{cameras}o{objectives}".format(**size)
-    return tag + (f"p{size['name_pool']}" if size.get("name_pool") else "")
+    tag += f"p{size['name_pool']}" if size.get("name_pool") else ""
+    return tag + (f"k{size['object_pool']}" if size.get("object_pool") else "")
 
 
 def _edge_key(edge: frozenset) -> list:
@@ -109,6 +110,12 @@ def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedPr
             waypoint<name_pool - 1>`` and the rover, camera and objective names from pools of
             :data:`NAME_POOLS` indices, instead of numbering them from 0. Names are fixed by index, so
             without a pool a model trained on small tasks never sees ``waypoint7`` or ``rover1``.
+        object_pool (int, optional, with ``name_pool``): draw the rover, camera and objective names
+            from ``max(object_pool, NAME_POOLS[kind])`` indices each instead of :data:`NAME_POOLS`.
+            For a pretraining corpus: with 1 camera drawn from 2 names, a model that ignores the prompt
+            and guesses the camera loses only ln 2 nats a mention, too little to make it learn to copy
+            the name (``experiments/logs/levers_gen0.md``). The shared vocabulary holds ``rover0..3``,
+            ``camera0..3`` and ``objective0..5``, so 4 is the largest pool every kind can use.
 
     Returns:
         A :class:`GeneratedProblem` whose goal has 1 to ``objectives + 2`` ``communicated_*`` atoms
@@ -126,7 +133,12 @@ def generate(rng: random.Random, name: str | None = None, **size) -> GeneratedPr
     counts = {"rovers": n_rovers, "waypoints": n_waypoints, "cameras": n_cameras, "objectives": n_objectives}
     if size.get("name_pool") is not None:
         pools = {**NAME_POOLS, "waypoints": size_int(size, "name_pool", n_waypoints, MAX_OBJECTS)}
+        if size.get("object_pool") is not None:
+            wide = size_int(size, "object_pool", 1, MAX_OBJECTS)
+            pools.update({kind: max(wide, n) for kind, n in NAME_POOLS.items()})
         index = {kind: sorted(rng.sample(range(max(n, pools[kind])), n)) for kind, n in counts.items()}
+    elif size.get("object_pool") is not None:
+        raise ValueError("size parameter 'object_pool' needs 'name_pool' (object names are numbered from 0 without it)")
     else:
         index = {kind: list(range(n)) for kind, n in counts.items()}
     rovers = [f"rover{i}" for i in index["rovers"]]
