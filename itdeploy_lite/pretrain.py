@@ -393,6 +393,7 @@ def model_card(metrics: dict) -> str:
         + (f" --trace {c['model']['plan_trace']}" if c["model"]["plan_trace"] != "none" else "")
         + (f" --hidden-size {c['model']['hidden_size']}" if c["model"]["hidden_size"] != ModelConfig.hidden_size else "")
         + (f" --layers {c['model']['num_layers']}" if c["model"]["num_layers"] != ModelConfig.num_layers else "")
+        + (" --untied-embeddings" if not c["model"].get("tie_embeddings", True) else "")
         + (f" --sizes '{json.dumps(c['sizes'])}'" if c.get("sizes") else "")
         + (f" --tail '{json.dumps(c['tail_sizes'])}' --tail-fraction {c['tail_fraction']}" if c["tail_sizes"] else " --tail '[]'")
         + (" --reference witness" if c.get("reference", "bfs") != "bfs" else "")
@@ -448,6 +449,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trace", choices=("none", "delta"), default=defaults.model.plan_trace)
     parser.add_argument("--hidden-size", type=int, default=defaults.model.hidden_size)
     parser.add_argument("--layers", type=int, default=defaults.model.num_layers)
+    parser.add_argument("--untied-embeddings", action="store_true",
+                        help="separate input and output embeddings (default: tied). Tied, the embeddings of names "
+                             "that are rarely a target (camera0, camera1) collapse onto one vector, and the model "
+                             "cannot tell them apart in the prompt (experiments/logs/levers_gen0.md)")
     parser.add_argument("--sizes", default=None, help="JSON list of the main corpus' sizes, e.g. "
                         "'[{\"grid\": 5, \"boxes\": 1, \"walls\": 3}]'; default: the domain's DEFAULT_SIZES")
     parser.add_argument("--tail", default=None, help="JSON list of tail sizes, e.g. '[{\"blocks\": 5, \"name_pool\": 10}]'; "
@@ -460,7 +465,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     model = ModelConfig(hidden_size=args.hidden_size, num_layers=args.layers,
-                        intermediate_size=4 * args.hidden_size, plan_trace=args.trace)
+                        intermediate_size=4 * args.hidden_size, tie_embeddings=not args.untied_embeddings,
+                        plan_trace=args.trace)
     config = PretrainConfig(domain=args.domain, n_problems=args.n_problems, steps=args.steps,
                             batch_size=args.batch_size, lr=args.lr, seed=args.seed, model=model,
                             sizes=json.loads(args.sizes) if args.sizes else None,

@@ -68,3 +68,17 @@ def test_model_card_command_names_a_non_default_width():
     wide = card(ModelConfig(hidden_size=256, num_layers=6, intermediate_size=1024))
     assert "--hidden-size 256 --layers 6" in wide
     assert "--hidden-size" not in card(ModelConfig()) and "--layers" not in card(ModelConfig())
+    assert "--untied-embeddings" in card(ModelConfig(tie_embeddings=False))
+    assert "--untied-embeddings" not in card(ModelConfig())
+
+
+def test_untied_embeddings_save_and_load_as_two_matrices(tmp_path):
+    """``--untied-embeddings``: the output embedding is its own matrix, and it survives a save and load."""
+    import torch
+
+    untied = ModelConfig(**{**TINY.model.__dict__, "tie_embeddings": False})
+    pretrain(PretrainConfig(**{**TINY.__dict__, "model": untied, "out_dir": str(tmp_path)}))
+    model, _ = load_embedded(tmp_path)
+    inputs, outputs = model.get_input_embeddings().weight, model.get_output_embeddings().weight
+    assert inputs.data_ptr() != outputs.data_ptr() and not torch.equal(inputs, outputs)
+    assert model.config.tie_word_embeddings is False
