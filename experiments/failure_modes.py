@@ -13,9 +13,10 @@ valid, and how the invalid ones fail (first match wins, in this order):
 
 It also counts the invalid samples that fail at their first step, and how diverse the samples of the
 unsolved tasks are: for each task with no valid sample, the number of distinct completions among its
-samples, averaged over those tasks (8 of 8 samples distinct: the sampler explores; 1: it repeats itself). The reasons are the ones
-:func:`itdeploy_lite.planning.validate.validate` writes (VAL's order: a step is checked for being a
-ground action of the task, then for its preconditions; ``../shared/VAL-NOTES.md``).
+samples, averaged over those tasks (8 of 8 distinct: the sampler explores; 1: it repeats itself).
+
+The reasons are the ones :func:`itdeploy_lite.planning.validate.validate` writes (VAL's order: a step
+is checked for being a ground action of the task, then for its preconditions; ``../shared/VAL-NOTES.md``).
 """
 
 from __future__ import annotations
