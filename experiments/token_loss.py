@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 
 from itdeploy_lite.deploy import as_tasks
-from itdeploy_lite.models import load_embedded
+from itdeploy_lite.models import load_embedded, plan_trace
 from itdeploy_lite.planning import breadth_first_search
 from itdeploy_lite.pretrain import DEFAULT_SIZES, PretrainConfig, encode_rows, eval_problems
 from itdeploy_lite.prompts import plan_completion, task_prompt
@@ -124,6 +124,8 @@ def main() -> None:
     columns, per_plan, similarity = [], [], []
     for folder in args.folders:
         model, tokenizer = load_embedded(folder)
+        if plan_trace(model) != "none":  # the rows hold plain plans, and token_kinds reads no trace comments
+            parser.error(f"{folder} was trained with plan_trace={plan_trace(model)!r}; only 'none' is scored")
         model.eval()
         by_kind, totals = defaultdict(list), []
         for ids, n_prompt in encode_rows(rows, tokenizer):
