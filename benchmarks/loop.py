@@ -92,6 +92,15 @@ EXPERIMENTS: dict[str, tuple[str, dict]] = {
     "blocksworld-fresh": ("Blocksworld, the paper's curation, fresh tasks every generation (1,002 of 5-10 blocks; "
                           "the pool columns are those tasks' pass@k and longest plan)",
                           {"protocol": "fresh", "sizes": "5;6;7;8;9;10", "tasks_per_generation": 1002}),
+    "blocksworld-renamed": ("Blocksworld, the paper's curation, each curated plan also trained on under 4 renamings "
+                            "of its task's objects (--renamings 4; not in the paper)", {"renamings": 4}),
+    "blocksworld-renamed-none": ("Blocksworld, no curation, every trace also trained on under 4 renamings (the "
+                                 "control of blocksworld-renamed)", {"curation": "none", "renamings": 4}),
+    "rovers-renamed": ("Rovers, the paper's curation, each curated plan also trained on under 4 renamings of its "
+                       "task's objects (--renamings 4; not in the paper)", {"domain": "rovers", "renamings": 4}),
+    "sokoban-renamed": ("Sokoban, the paper's curation, each curated plan also trained on as 4 copies: the board "
+                        "mirrored or transposed, boxes renumbered (--renamings 4; not in the paper)",
+                        {"domain": "sokoban", "renamings": 4}),
     "ferry": ("Ferry (IPC 2023 learning track), the paper's curation", {"domain": "ferry"}),
     "ferry-none": ("Ferry, no curation", {"domain": "ferry", "curation": "none"}),
     "miconic": ("Miconic (IPC 2023 learning track), the paper's curation", {"domain": "miconic"}),

@@ -89,6 +89,11 @@ class RunConfig:
             ``pretrain``-split tasks (generation 0's own training distribution; never a held-out or pool
             task), replayed against overfitting a small curated set (0: none, as in the paper). Built-in
             domains only; the rows are written once to the run folder's ``replay.jsonl``.
+        renamings: renamed copies of each curated row added to its generation's fine-tuning set: the same
+            task and plan with the task's objects renamed consistently (an isomorphic task, so the plan
+            stays valid; re-validated; Sokoban: the board mirrored or transposed), :mod:`itdeploy_lite.rename`
+            (0: none, as in the paper). Blocksworld, Rovers, Sokoban, Ferry, Miconic; protocol ``pool``.
+            Written to ``gen_<g>/renamed.jsonl``.
         seed: seeds task generation, sampling and fine-tuning (same seed, same metrics).
         out: the run folder; empty: ``runs/<domain>-<curation>-s<seed>`` (``-frontier`` appended with ``frontier``).
         progress: show progress bars.
@@ -130,6 +135,7 @@ class RunConfig:
     few_shot: int = 0
     warm_start: int = 0
     replay: int = 0
+    renamings: int = 0
     seed: int = 0
     out: str = ""
     progress: bool = True
@@ -190,6 +196,11 @@ class RunConfig:
                              f"{self.warm_start}, {self.replay}")
         if self.replay and self.tasks:
             raise ValueError("--replay draws pretrain-split tasks of a built-in domain; a --tasks folder has none")
+        if self.renamings < 0:
+            raise ValueError(f"--renamings must be >= 0, got {self.renamings}")
+        if self.renamings and (self.protocol != "pool" or self.tasks):
+            raise ValueError("--renamings copies the curated plans of the generated pool's tasks: it needs "
+                             "--protocol pool and no --tasks folder")
         if self.frontier_floor < 0:
             raise ValueError(f"--frontier-floor must be >= 0, got {self.frontier_floor}")
         self.finetune.check()

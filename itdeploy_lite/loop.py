@@ -3,6 +3,7 @@
 For generation ``g = 0 .. G`` (model ``M_0`` is the embedded base model)::
 
     if g >= 1:  curate   the traces of generations 0..g-1            -> gen_g/curated.jsonl, gen_g/curated/
+                rename   (--renamings R) R renamed copies of each       -> gen_g/renamed.jsonl
                 finetune M_g from the base (or from M_{g-1}) on them   -> gen_g/adapter/
     evaluate    M_g greedily on the FIXED held-out tasks               -> gen_g/eval.jsonl
     pool_eval   M_g greedily on the deployment pool (protocol pool)    -> gen_g/pool_eval.jsonl
@@ -164,6 +165,8 @@ def run_generation(config: RunConfig, setup: RunSetup, run_dir: Path, g: int, he
     summaries: dict[str, dict] = {}
     if g >= 1:  # M_g is trained on what earlier generations' deployments produced
         summaries["curate"] = run_stage(gen_dir, "curate", lambda: curate_stage(config, run_dir, g))
+        if config.renamings:
+            summaries["rename"] = run_stage(gen_dir, "rename", lambda: rename_stage(config, setup, run_dir, g, pool))
         summaries["finetune"] = run_stage(gen_dir, "finetune", lambda: finetune_stage(config, setup, run_dir, g))
         setup.backend.release()  # the trainer and its optimizer are gone before M_g is loaded for sampling
     adapter = (summaries.get("finetune") or {}).get("adapter")
@@ -228,11 +231,33 @@ def replay_stage(config: RunConfig, setup: RunSetup, run_dir: Path, exclude: set
     return {"rows": len(rows)}
 
 
+def rename_stage(config: RunConfig, setup: RunSetup, run_dir: Path, g: int, pool: list[LoopTask]) -> dict:
+    """``--renamings R``: ``R`` renamed copies of each of ``gen_g/curated.jsonl``'s rows (the same pool
+    task and plan with its objects renamed consistently, re-validated; :func:`itdeploy_lite.rename.renamed_rows`)
+    in generation 0's prompt format -> ``gen_g/renamed.jsonl``; :func:`finetune_stage` trains on them too.
+    Not in the paper.
+
+    Returns:
+        ``{"rows": int, "dropped": int}``.
+    """
+    from itdeploy_lite.rename import renamed_rows
+    gen_dir = generation_dir(run_dir, g)
+    model, tokenizer = setup.backend.sampling_model(setup.base, None)
+    fmt = run_format(config, setup.kind, model, tokenizer)
+    del model, tokenizer
+    setup.backend.release()
+    rows, stats = renamed_rows(read_jsonl(gen_dir / "curated.jsonl"), {t.task_id: t for t in pool}, config.renamings,
+                               fmt, config.domain, seed=derive_seed(config.seed, g, "rename"))
+    atomic.write_jsonl(gen_dir / "renamed.jsonl", rows)
+    return stats
+
+
 def finetune_stage(config: RunConfig, setup: RunSetup, run_dir: Path, g: int) -> dict:
     """Fine-tune ``M_g`` with LoRA on ``gen_g/curated.jsonl``, from the base model (the paper) or, with
     ``--from previous``, continuing ``M_{g-1}``'s adapter -> ``gen_g/adapter/``. With ``--gpus N`` (N > 1)
     the stage runs under ``accelerate launch`` as N DDP processes (:mod:`itdeploy_lite.finetune_job`).
-    With ``--replay N`` the ``N`` rows of ``replay.jsonl`` (:func:`replay_stage`) are trained on too.
+    With ``--replay N`` the ``N`` rows of ``replay.jsonl`` (:func:`replay_stage`) are trained on too, and
+    with ``--renamings R`` the renamed copies of ``gen_g/renamed.jsonl`` (:func:`rename_stage`).
 
     An empty curated set trains nothing (whatever the replay): ``M_g`` is the previous model.
 
@@ -251,8 +276,9 @@ def finetune_stage(config: RunConfig, setup: RunSetup, run_dir: Path, g: int) ->
             return {"adapter": f"gen_{g:02d}/adapter", "rows": 0, "steps": 0, "note": "empty pool: previous adapter kept"}
         return {"adapter": None, "rows": 0, "steps": 0, "note": "empty pool: base model kept"}
     curated = len(rows)
-    if config.replay:
-        rows += read_jsonl(run_dir / "replay.jsonl")  # to_dataset keeps only prompt and completion
+    renamed = read_jsonl(gen_dir / "renamed.jsonl") if config.renamings else []
+    replayed = read_jsonl(run_dir / "replay.jsonl") if config.replay else []
+    rows += renamed + replayed  # to_dataset keeps only prompt and completion
     if not config.progress:
         _log(f"gen {g}: fine-tuning on {len(rows)} rows ({curated} curated)")
     seed, log_file = derive_seed(config.seed, g, "finetune"), gen_dir / "trainer_log.jsonl"
@@ -266,7 +292,7 @@ def finetune_stage(config: RunConfig, setup: RunSetup, run_dir: Path, g: int) ->
                                        init_adapter=init, seed=seed, progress=config.progress, log_file=log_file)
     stats["adapter"] = f"gen_{g:02d}/adapter"
     stats["init"] = str(init.relative_to(run_dir)) if init else "base"
-    stats["replay_rows"] = len(rows) - curated
+    stats["renamed_rows"], stats["replay_rows"] = len(renamed), len(replayed)
     return stats
 
 

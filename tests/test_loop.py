@@ -134,6 +134,8 @@ def test_config_errors_are_named(tiny, tmp_path):
         ({"tasks": str(tmp_path / "none")}, "not a folder"),
         ({"replay": -1}, "--replay must be >= 0"),
         ({"replay": 2, "tasks": str(tmp_path)}, "--replay draws pretrain-split tasks"),
+        ({"renamings": -1}, "--renamings must be >= 0"),
+        ({"renamings": 2, "protocol": "fresh"}, "--renamings copies the curated plans of the generated pool"),
     ]:
         with pytest.raises(ValueError, match=message):
             run(tiny_config(tiny, tmp_path / "r", **overrides))
@@ -204,6 +206,22 @@ def test_replay_adds_optimal_pretrain_plans_to_every_fine_tune_and_never_a_pool_
     tuned = json.loads((out / "gen_01" / "finetune.done.json").read_text())
     curated = len(read_jsonl(out / "gen_01" / "curated.jsonl"))
     assert curated == 8 and tuned["replay_rows"] == 3 and tuned["rows"] == 8 + 3
+
+
+def test_renamings_add_renamed_copies_of_the_curated_rows_to_the_fine_tune(tiny, tmp_path):
+    out = tmp_path / "renamed"
+    config = tiny_config(tiny, out, generations=1, renamings=2)  # curation none: 8 curated rows, valid or not
+    run(config)
+    curated = read_jsonl(out / "gen_01" / "curated.jsonl")
+    renamed = read_jsonl(out / "gen_01" / "renamed.jsonl")
+    pool = {t.task_id: t for t in pool_tasks(config, {t.key for t in heldout_tasks(config)})}
+    assert len(curated) == 8 and 8 < len(renamed) <= 16
+    for row in renamed:
+        source = next(r for r in curated if r["task_id"] == row["task_id"] and r["sample_id"] == row["renamed_from"])
+        assert row["valid"] == source["valid"] and row["prompt"] != source["prompt"]
+        assert row["task_id"] in pool
+    tuned = json.loads((out / "gen_01" / "finetune.done.json").read_text())
+    assert tuned["renamed_rows"] == len(renamed) and tuned["rows"] == 8 + len(renamed) and tuned["replay_rows"] == 0
 
 
 def test_reference_rows_skip_excluded_tasks_and_keep_the_count():
