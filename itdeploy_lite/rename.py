@@ -21,6 +21,7 @@ and counted.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 from typing import Sequence
@@ -111,18 +112,13 @@ def draw_renaming(task_objects, indices: dict[str, list[int]], rng: random.Rando
     Raises:
         ValueError: a task uses more indices of a prefix than ``indices`` allows (names outside the set).
     """
-    used: dict[str, set[int]] = {}
-    for name in task_objects:
-        parts = _split(name, prefixes)
-        if parts is not None:
-            used.setdefault(parts[0], set()).add(parts[1])
     index_map: dict[tuple[str, int], int] = {}
-    for prefix, old in used.items():
+    for prefix, old in name_indices(task_objects, prefixes).items():
         pool = indices.get(prefix, [])
-        if not old <= set(pool):
-            raise ValueError(f"names {prefix}{sorted(old - set(pool))} are outside the run's names of prefix "
+        if not set(old) <= set(pool):
+            raise ValueError(f"names {prefix}{sorted(set(old) - set(pool))} are outside the run's names of prefix "
                              f"{prefix!r} ({pool})")
-        for source, target in zip(sorted(old), rng.sample(pool, len(old))):
+        for source, target in zip(old, rng.sample(pool, len(old))):
             index_map[(prefix, source)] = target
     mapping = {}
     for name in task_objects:
@@ -144,7 +140,6 @@ def rename_task(task, mapping: dict[str, str]):
     """A grounded :class:`~itdeploy_lite.planning.Task` with its objects renamed (``mapping``: old -> new;
     unmapped names kept): objects, initial state and goal; the domain's schemas are untouched. The same
     task as parsing the renamed problem file, without the parse."""
-    import dataclasses
 
     def atoms(state):
         return frozenset((a[0], *(mapping.get(w, w) for w in a[1:])) for a in state)
