@@ -213,6 +213,17 @@ def curate_stage(config: RunConfig, run_dir: Path, g: int) -> dict:
             "valid_rows": sum(bool(r["valid"]) for r in selected), "policy": config.curation}
 
 
+def base_format(config: RunConfig, setup: RunSetup):
+    """Generation 0's prompt format (:func:`~itdeploy_lite.formats.run_format` of the base model), for
+    rows written without sampling (replay, renamed copies). Loads the base model only to read it, and
+    releases it before returning."""
+    model, tokenizer = setup.backend.sampling_model(setup.base, None)
+    fmt = run_format(config, setup.kind, model, tokenizer)
+    del model, tokenizer
+    setup.backend.release()
+    return fmt
+
+
 def replay_stage(config: RunConfig, setup: RunSetup, run_dir: Path, exclude: set) -> dict:
     """``--replay N``: ``N`` reference rows (optimal plans of ``pretrain``-split tasks, none of them a pool
     or held-out task: ``exclude``), in generation 0's prompt format -> ``replay.jsonl``; every
@@ -223,10 +234,7 @@ def replay_stage(config: RunConfig, setup: RunSetup, run_dir: Path, exclude: set
     """
     from itdeploy_lite.reference_plans import reference_rows
 
-    model, tokenizer = setup.backend.sampling_model(setup.base, None)
-    rows = reference_rows(config.domain, run_format(config, setup.kind, model, tokenizer), config.replay, exclude)
-    del model, tokenizer
-    setup.backend.release()
+    rows = reference_rows(config.domain, base_format(config, setup), config.replay, exclude)
     atomic.write_jsonl(run_dir / "replay.jsonl", rows)
     return {"rows": len(rows)}
 
@@ -241,13 +249,10 @@ def rename_stage(config: RunConfig, setup: RunSetup, run_dir: Path, g: int, pool
         ``{"rows": int, "dropped": int}``.
     """
     from itdeploy_lite.rename import renamed_rows
+
     gen_dir = generation_dir(run_dir, g)
-    model, tokenizer = setup.backend.sampling_model(setup.base, None)
-    fmt = run_format(config, setup.kind, model, tokenizer)
-    del model, tokenizer
-    setup.backend.release()
     rows, stats = renamed_rows(read_jsonl(gen_dir / "curated.jsonl"), {t.task_id: t for t in pool}, config.renamings,
-                               fmt, config.domain, seed=derive_seed(config.seed, g, "rename"))
+                               base_format(config, setup), config.domain, seed=derive_seed(config.seed, g, "rename"))
     atomic.write_jsonl(gen_dir / "renamed.jsonl", rows)
     return stats
 

@@ -75,6 +75,10 @@ class PretrainConfig:
         max_states: BFS limit per task; tasks that exceed it fall back to the generator's witness plan.
         threads: torch CPU threads (1 is fastest on a busy shared 2-core machine).
         progress: show progress bars.
+        init_from: ``""`` to train from random weights; else a checkpoint (a shipped name such as
+            ``"sokoban"`` or a folder) whose weights this run continues: a second pretraining stage on a
+            new corpus, e.g. one with more large tasks. ``model`` is then read from the checkpoint
+            (:func:`~itdeploy_lite.models.model_config_of`) and the given one is ignored.
     """
 
     domain: str = "blocksworld"
@@ -97,6 +101,7 @@ class PretrainConfig:
     max_states: int = 50_000
     threads: int = 1
     progress: bool = True
+    init_from: str = ""
 
 
 #: Seed of the fresh small-size tasks that :func:`eval_problems` adds to the held-out split.
@@ -318,17 +323,25 @@ def pretrain(config: PretrainConfig = PretrainConfig()) -> dict:
 
     Raises:
         ValueError: unknown domain or impossible corpus size.
+        FileNotFoundError: ``init_from`` names no checkpoint (checked before the corpus is generated).
     """
     if config.domain not in DEFAULT_SIZES:
         raise ValueError(f"unknown domain {config.domain!r}; known: {', '.join(DEFAULT_SIZES)}")
     torch.set_num_threads(config.threads)
+    if config.init_from:
+        from dataclasses import replace
+
+        from itdeploy_lite.models import load_embedded, model_config_of
+
+        start, _ = load_embedded(config.init_from)  # a missing checkpoint fails before minutes of BFS
+        config = replace(config, model=model_config_of(start))
     t0 = time.time()
     rows = reference_corpus(config)
     seconds_data = time.time() - t0
     tokenizer = build_tokenizer()
     examples = encode_rows(rows, tokenizer)
     torch.manual_seed(config.seed)
-    model = build_model(tokenizer, config.model)
+    model = start if config.init_from else build_model(tokenizer, config.model)
     t1 = time.time()
     log = train_sft(model, examples, config.steps, config.batch_size, config.lr, tokenizer.pad_token_id,
                     seed=config.seed, warmup_steps=config.warmup_steps, weight_decay=config.weight_decay,
@@ -372,8 +385,10 @@ def model_card(metrics: dict) -> str:
         "",
         f"A {metrics['parameters']:,}-parameter Llama-architecture causal LM (hidden {c['model']['hidden_size']}, "
         f"{c['model']['num_layers']} layers, {c['model']['num_heads']} heads, MLP {c['model']['intermediate_size']}, "
-        "tied embeddings, fp32) over the project's shared word-level PDDL vocabulary, trained from scratch by "
-        "`itdeploy_lite.pretrain` (seed {}). Completion format: `plan_trace={}`.".format(c["seed"], c["model"]["plan_trace"]),
+        "tied embeddings, fp32) over the project's shared word-level PDDL vocabulary, trained "
+        + (f"in a second stage from the checkpoint `{c['init_from']}` (its weights continued on the corpus below) "
+           if c.get("init_from") else "from scratch ")
+        + "by `itdeploy_lite.pretrain` (seed {}). Completion format: `plan_trace={}`.".format(c["seed"], c["model"]["plan_trace"]),
         "",
         "One checkpoint per domain (all share the tokenizer): each domain's generation 0 gets the whole "
         "parameter and time budget, the loop runs one domain at a time, and at this size a shared model "
@@ -391,9 +406,10 @@ def model_card(metrics: dict) -> str:
         f"- Command: `itdeploy pretrain --domain {c['domain']} --n-problems {c['n_problems']} --steps {c['steps']} "
         f"--batch-size {c['batch_size']} --lr {c['lr']} --seed {c['seed']}"
         + (f" --trace {c['model']['plan_trace']}" if c["model"]["plan_trace"] != "none" else "")
-        + (f" --hidden-size {c['model']['hidden_size']}" if c["model"]["hidden_size"] != ModelConfig.hidden_size else "")
-        + (f" --layers {c['model']['num_layers']}" if c["model"]["num_layers"] != ModelConfig.num_layers else "")
-        + (" --untied-embeddings" if not c["model"].get("tie_embeddings", True) else "")
+        + (f" --init-from {c['init_from']}" if c.get("init_from") else "")
+        + (f" --hidden-size {c['model']['hidden_size']}" if c["model"]["hidden_size"] != ModelConfig.hidden_size and not c.get("init_from") else "")
+        + (f" --layers {c['model']['num_layers']}" if c["model"]["num_layers"] != ModelConfig.num_layers and not c.get("init_from") else "")
+        + (" --untied-embeddings" if not c["model"].get("tie_embeddings", True) and not c.get("init_from") else "")
         + (f" --sizes '{json.dumps(c['sizes'])}'" if c.get("sizes") else "")
         + (f" --tail '{json.dumps(c['tail_sizes'])}' --tail-fraction {c['tail_fraction']}" if c["tail_sizes"] else " --tail '[]'")
         + (" --reference witness" if c.get("reference", "bfs") != "bfs" else "")
@@ -462,6 +478,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-per-size", type=int, default=defaults.eval_per_size)
     parser.add_argument("--eval-split", choices=("heldout", "dev"), default=defaults.eval_split)
     parser.add_argument("--out", default=None, help="output folder (default data/models/<domain>; '' = do not save)")
+    parser.add_argument("--init-from", default="", help="continue this checkpoint (a shipped name or a folder) on "
+                        "the new corpus instead of training from random weights: a second pretraining stage; "
+                        "its shape replaces --hidden-size, --layers, --untied-embeddings and --trace")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     model = ModelConfig(hidden_size=args.hidden_size, num_layers=args.layers,
@@ -472,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
                             sizes=json.loads(args.sizes) if args.sizes else None,
                             tail_sizes=json.loads(args.tail) if args.tail is not None else None, tail_fraction=args.tail_fraction,
                             eval_per_size=args.eval_per_size, eval_split=args.eval_split, out_dir=args.out,
-                            reference=args.reference,
+                            reference=args.reference, init_from=args.init_from,
                             progress=not args.no_progress)
     metrics = pretrain(config)
     summary = {k: v for k, v in metrics.items() if k not in ("loss_log", "config")}

@@ -82,3 +82,22 @@ def test_untied_embeddings_save_and_load_as_two_matrices(tmp_path):
     inputs, outputs = model.get_input_embeddings().weight, model.get_output_embeddings().weight
     assert inputs.data_ptr() != outputs.data_ptr() and not torch.equal(inputs, outputs)
     assert model.config.tie_word_embeddings is False
+
+
+def test_a_second_stage_continues_the_checkpoint_with_its_shape(tmp_path):
+    """``init_from``: the weights of a checkpoint are trained on, not a fresh model; its shape wins over the
+    given ``model``; the card says so; a missing checkpoint fails before any corpus is generated."""
+    import pytest
+
+    first = PretrainConfig(**{**TINY.__dict__, "steps": 8, "out_dir": str(tmp_path / "stage1")})
+    pretrain(first)
+    fresh = pretrain(PretrainConfig(**{**TINY.__dict__, "seed": 1, "steps": 8}))
+    second = PretrainConfig(**{**TINY.__dict__, "seed": 1, "steps": 8, "init_from": str(tmp_path / "stage1"),
+                               "model": ModelConfig(), "out_dir": str(tmp_path / "stage2")})
+    metrics = pretrain(second)
+    assert metrics["config"]["model"]["hidden_size"] == 32  # the checkpoint's, not ModelConfig()'s 128
+    assert metrics["loss_log"][-1]["loss"] < fresh["loss_log"][-1]["loss"]
+    card = (tmp_path / "stage2" / "MODEL_CARD.md").read_text()
+    assert "second stage" in card and f"--init-from {tmp_path / 'stage1'}" in card and "--hidden-size" not in card
+    with pytest.raises(FileNotFoundError, match="no embedded model"):
+        pretrain(PretrainConfig(**{**TINY.__dict__, "init_from": str(tmp_path / "missing")}))
