@@ -1,5 +1,6 @@
 """``experiments/failure_modes.py`` (why sampled plans fail, and the samples' diversity) and
-``experiments/token_loss.py`` (which completion tokens carry a checkpoint's loss)."""
+``experiments/token_loss.py`` (which completion tokens carry a checkpoint's loss) and
+``experiments/sokoban_boxes.py`` (how many boxes a solved Sokoban task still had to move)."""
 
 from __future__ import annotations
 
@@ -73,3 +74,29 @@ def test_name_similarity_is_one_for_collapsed_names_and_zero_for_orthogonal_ones
     assert similarity(Model([[1, 0], [2, 0], [0, 1]]), Tokenizer(), ["camera0", "waypoint0"]) == pytest.approx(0.0)
     with pytest.raises(KeyError, match="camera7"):
         similarity(Model([[1, 0], [2, 0], [0, 1]]), Tokenizer(), ["camera0", "camera7"])
+
+
+def _sokoban_prompt(init_boxes: dict, goal_boxes: dict) -> str:
+    init = " ".join(f"(at {b} {loc})" for b, loc in init_boxes.items())
+    goal = " ".join(f"(at {b} {loc})" for b, loc in goal_boxes.items())
+    return f"init: {init} (at-robot loc_1_1) (clear loc_1_2)\ngoal: {goal}\nplan:\n"
+
+
+def test_sokoban_boxes_counts_boxes_off_goal_and_splits_the_solved_tasks_by_it():
+    boxes = _experiment("sokoban_boxes")
+    one_on_goal = _sokoban_prompt({"box1": "loc_2_2", "box2": "loc_3_3"}, {"box1": "loc_2_3", "box2": "loc_3_3"})
+    both_off = _sokoban_prompt({"box1": "loc_2_2", "box2": "loc_3_3"}, {"box1": "loc_2_3", "box2": "loc_3_4"})
+    assert boxes.boxes_off_goal(one_on_goal) == 1 and boxes.boxes_off_goal(both_off) == 2
+    push, move = "(push loc_2_1 loc_2_2 loc_2_3 right box1)", "(move loc_1_1 loc_2_1 down)"
+    traces = [
+        {"task_id": "a", "size": "g5b2w3", "prompt": one_on_goal, "valid": True, "plan_length": 3,
+         "completion": f"{move}\n{push}\n{push}\n</s>"},
+        {"task_id": "a", "size": "g5b2w3", "prompt": one_on_goal, "valid": True, "plan_length": 2,
+         "completion": f"{move}\n{push}\n</s>"},
+        {"task_id": "b", "size": "g5b2w3", "prompt": both_off, "valid": False, "plan_length": None, "completion": ""},
+    ]
+    table = boxes.tally(traces)
+    assert table[("g5b2w3", 1)] == {"tasks": 1, "solved": 1, "pushes": [1]}  # the shortest valid plan's pushes
+    assert table[("g5b2w3", 2)] == {"tasks": 1, "solved": 0, "pushes": []}
+    with pytest.raises(ValueError, match="no 'goal:' line"):
+        boxes.boxes_off_goal("(define (problem p) ...)")
