@@ -101,6 +101,14 @@ EXPERIMENTS: dict[str, tuple[str, dict]] = {
     "sokoban-renamed": ("Sokoban, the paper's curation, each curated plan also trained on as 4 copies: the board "
                         "mirrored or transposed, boxes renumbered (--renamings 4; not in the paper)",
                         {"domain": "sokoban", "renamings": 4}),
+    "sokoban-stage2": ("Sokoban, the paper's curation, generation 0 = data/models/sokoban-stage2 (the shipped "
+                       "model continued for 1,200 steps on a corpus half 2-box boards)",
+                       {"domain": "sokoban", "model": "sokoban-stage2"}),
+    "sokoban-stage2-none": ("Sokoban, no curation, generation 0 = data/models/sokoban-stage2",
+                            {"domain": "sokoban", "model": "sokoban-stage2", "curation": "none"}),
+    "sokoban-stage2-renamed": ("Sokoban, the paper's curation, generation 0 = data/models/sokoban-stage2, each "
+                               "curated plan also trained on as 4 board-symmetry copies (--renamings 4)",
+                               {"domain": "sokoban", "model": "sokoban-stage2", "renamings": 4}),
     "ferry": ("Ferry (IPC 2023 learning track), the paper's curation", {"domain": "ferry"}),
     "ferry-none": ("Ferry, no curation", {"domain": "ferry", "curation": "none"}),
     "miconic": ("Miconic (IPC 2023 learning track), the paper's curation", {"domain": "miconic"}),

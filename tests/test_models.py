@@ -59,7 +59,7 @@ def test_a_checkpoint_trained_before_the_vocabulary_grew_keeps_its_ids(shipped):
     assert len(vocabulary()) > len(old_tokens)  # the seven other domains' names came after
 
 
-@pytest.mark.parametrize("shipped", ["ferry", "miconic", "sokoban"])
+@pytest.mark.parametrize("shipped", ["ferry", "miconic", "sokoban", "sokoban-stage2"])
 def test_a_checkpoint_trained_after_the_vocabulary_grew_has_all_of_it(shipped):
     _, tokenizer = load_embedded(shipped)
     assert sorted(tokenizer.get_vocab(), key=tokenizer.get_vocab().get) == vocabulary()
