@@ -24,7 +24,7 @@ import math
 import random
 import time
 from functools import lru_cache
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import torch
 from tqdm.auto import tqdm
@@ -329,8 +329,6 @@ def pretrain(config: PretrainConfig = PretrainConfig()) -> dict:
         raise ValueError(f"unknown domain {config.domain!r}; known: {', '.join(DEFAULT_SIZES)}")
     torch.set_num_threads(config.threads)
     if config.init_from:
-        from dataclasses import replace
-
         from itdeploy_lite.models import load_embedded, model_config_of
 
         start, _ = load_embedded(config.init_from)  # a missing checkpoint fails before minutes of BFS
@@ -376,6 +374,13 @@ def pretrain(config: PretrainConfig = PretrainConfig()) -> dict:
     return metrics
 
 
+def _shape_flags(model: dict) -> str:
+    """The command-line flags that rebuild a non-default model shape (``asdict`` of a :class:`ModelConfig`)."""
+    return ((f" --hidden-size {model['hidden_size']}" if model["hidden_size"] != ModelConfig.hidden_size else "")
+            + (f" --layers {model['num_layers']}" if model["num_layers"] != ModelConfig.num_layers else "")
+            + (" --untied-embeddings" if not model.get("tie_embeddings", True) else ""))
+
+
 def model_card(metrics: dict) -> str:
     """The ``MODEL_CARD.md`` text for a pretraining run's metrics."""
     c = metrics["config"]
@@ -406,10 +411,7 @@ def model_card(metrics: dict) -> str:
         f"- Command: `itdeploy pretrain --domain {c['domain']} --n-problems {c['n_problems']} --steps {c['steps']} "
         f"--batch-size {c['batch_size']} --lr {c['lr']} --seed {c['seed']}"
         + (f" --trace {c['model']['plan_trace']}" if c["model"]["plan_trace"] != "none" else "")
-        + (f" --init-from {c['init_from']}" if c.get("init_from") else "")
-        + (f" --hidden-size {c['model']['hidden_size']}" if c["model"]["hidden_size"] != ModelConfig.hidden_size and not c.get("init_from") else "")
-        + (f" --layers {c['model']['num_layers']}" if c["model"]["num_layers"] != ModelConfig.num_layers and not c.get("init_from") else "")
-        + (" --untied-embeddings" if not c["model"].get("tie_embeddings", True) and not c.get("init_from") else "")
+        + (f" --init-from {c['init_from']}" if c.get("init_from") else _shape_flags(c["model"]))
         + (f" --sizes '{json.dumps(c['sizes'])}'" if c.get("sizes") else "")
         + (f" --tail '{json.dumps(c['tail_sizes'])}' --tail-fraction {c['tail_fraction']}" if c["tail_sizes"] else " --tail '[]'")
         + (" --reference witness" if c.get("reference", "bfs") != "bfs" else "")

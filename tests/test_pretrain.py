@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from itdeploy_lite.models import ModelConfig, load_embedded
 from itdeploy_lite.pretrain import PretrainConfig, excluded_keys, pretrain, reference_corpus
 
@@ -87,8 +89,6 @@ def test_untied_embeddings_save_and_load_as_two_matrices(tmp_path):
 def test_a_second_stage_continues_the_checkpoint_with_its_shape(tmp_path):
     """``init_from``: the weights of a checkpoint are trained on, not a fresh model; its shape wins over the
     given ``model``; the card says so; a missing checkpoint fails before any corpus is generated."""
-    import pytest
-
     first = PretrainConfig(**{**TINY.__dict__, "steps": 8, "out_dir": str(tmp_path / "stage1")})
     pretrain(first)
     fresh = pretrain(PretrainConfig(**{**TINY.__dict__, "seed": 1, "steps": 8}))
