@@ -94,10 +94,16 @@ EXPERIMENTS: dict[str, tuple[str, dict]] = {
                           {"protocol": "fresh", "sizes": "5;6;7;8;9;10", "tasks_per_generation": 1002}),
     "blocksworld-renamed": ("Blocksworld, the paper's curation, each curated plan also trained on under 4 renamings "
                             "of its task's objects (--renamings 4; not in the paper)", {"renamings": 4}),
+    "blocksworld-renamed-e08": ("Blocksworld, the paper's curation, --renamings 4 at the default's fine-tuning steps "
+                                "(0.8 epochs over the 5x rows: 4 epochs' worth of the curated rows, 40-63 steps "
+                                "instead of 120)", {"renamings": 4, "finetune": FinetuneConfig(epochs=0.8)}),
     "blocksworld-renamed-none": ("Blocksworld, no curation, every trace also trained on under 4 renamings (the "
                                  "control of blocksworld-renamed)", {"curation": "none", "renamings": 4}),
     "rovers-renamed": ("Rovers, the paper's curation, each curated plan also trained on under 4 renamings of its "
                        "task's objects (--renamings 4; not in the paper)", {"domain": "rovers", "renamings": 4}),
+    "rovers-h256-renamed": ("Rovers, the paper's curation, the 4.5 M-parameter generation 0 (rovers-h256) and 4 "
+                            "renamings of each curated plan (--renamings 4): the two best Rovers levers together",
+                            {"domain": "rovers", "model": "rovers-h256", "renamings": 4}),
     "sokoban-renamed": ("Sokoban, the paper's curation, each curated plan also trained on as 4 copies: the board "
                         "mirrored or transposed, boxes renumbered (--renamings 4; not in the paper)",
                         {"domain": "sokoban", "renamings": 4}),

@@ -42,7 +42,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from itdeploy_lite import atomic
@@ -67,11 +67,14 @@ class RunSetup:
         backend: the :class:`~itdeploy_lite.backends.Backend` that loads, samples and fine-tunes.
         base: the generation-0 model (a folder, or a hub id for an LLM).
         kind: ``"embedded"`` or ``"llm"``.
+        prompt_format: generation 0's :class:`~itdeploy_lite.formats.PromptFormat`, filled by
+            :func:`base_format` on first use (``None`` until then).
     """
 
     backend: object
     base: Path | str
     kind: str
+    prompt_format: object = field(default=None, repr=False)
 
 
 def _log(message: str) -> None:
@@ -215,13 +218,15 @@ def curate_stage(config: RunConfig, run_dir: Path, g: int) -> dict:
 
 def base_format(config: RunConfig, setup: RunSetup):
     """Generation 0's prompt format (:func:`~itdeploy_lite.formats.run_format` of the base model), for
-    rows written without sampling (replay, renamed copies). Loads the base model only to read it, and
-    releases it before returning."""
-    model, tokenizer = setup.backend.sampling_model(setup.base, None)
-    fmt = run_format(config, setup.kind, model, tokenizer)
-    del model, tokenizer
-    setup.backend.release()
-    return fmt
+    rows written without sampling (replay, renamed copies). The first call loads the base model only to
+    read it, releases it, and keeps the format in ``setup.prompt_format``; later calls (every generation's
+    renamed copies) return that one, so a run loads the base model for this at most once."""
+    if setup.prompt_format is None:
+        model, tokenizer = setup.backend.sampling_model(setup.base, None)
+        setup.prompt_format = run_format(config, setup.kind, model, tokenizer)
+        del model, tokenizer
+        setup.backend.release()
+    return setup.prompt_format
 
 
 def replay_stage(config: RunConfig, setup: RunSetup, run_dir: Path, exclude: set) -> dict:

@@ -224,6 +224,19 @@ def test_renamings_add_renamed_copies_of_the_curated_rows_to_the_fine_tune(tiny,
     assert tuned["renamed_rows"] == len(renamed) and tuned["rows"] == 8 + len(renamed) and tuned["replay_rows"] == 0
 
 
+def test_base_format_loads_the_base_model_once_per_run(tiny, tmp_path):
+    from itdeploy_lite.backends import get_backend
+    from itdeploy_lite.loop import RunSetup, base_format
+
+    backend, loads = get_backend("hf"), []
+    load = backend.sampling_model
+    backend.sampling_model = lambda base, adapter: loads.append(base) or load(base, adapter)
+    setup = RunSetup(backend, tiny, "embedded")
+    config = tiny_config(tiny, tmp_path / "run")
+    first = base_format(config, setup)
+    assert base_format(config, setup) is first and setup.prompt_format is first and loads == [tiny]
+
+
 def test_reference_rows_skip_excluded_tasks_and_keep_the_count():
     from itdeploy_lite.formats import CompactFormat
     from itdeploy_lite.planning.generators.splits import make_split

@@ -72,6 +72,8 @@ def test_model_card_command_names_a_non_default_width():
     assert "--hidden-size" not in card(ModelConfig()) and "--layers" not in card(ModelConfig())
     assert "--untied-embeddings" in card(ModelConfig(tie_embeddings=False))
     assert "--untied-embeddings" not in card(ModelConfig())
+    assert "MLP 512, untied embeddings" in card(ModelConfig(tie_embeddings=False))  # the shape line says it too
+    assert "MLP 512, tied embeddings" in card(ModelConfig())
 
 
 def test_untied_embeddings_save_and_load_as_two_matrices(tmp_path):
