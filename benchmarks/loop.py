@@ -115,6 +115,14 @@ EXPERIMENTS: dict[str, tuple[str, dict]] = {
     "sokoban-stage2-renamed": ("Sokoban, the paper's curation, generation 0 = data/models/sokoban-stage2, each "
                                "curated plan also trained on as 4 board-symmetry copies (--renamings 4)",
                                {"domain": "sokoban", "model": "sokoban-stage2", "renamings": 4}),
+    "sokoban-stage2-renamed-120": ("Sokoban, generation 0 = data/models/sokoban-stage2, 4 board-symmetry copies of each "
+                                   "curated plan and at least 120 fine-tuning steps (the regime of blocksworld-renamed, "
+                                   "whose copies hit the 120-step cap; here they make 40-61 steps)",
+                                   {"domain": "sokoban", "model": "sokoban-stage2", "renamings": 4,
+                                    "finetune": FinetuneConfig(min_steps=120)}),
+    "rovers-renamed-120": ("Rovers, the paper's curation, 4 renamings of each curated plan and at least 120 "
+                           "fine-tuning steps (rovers-renamed: 40)",
+                           {"domain": "rovers", "renamings": 4, "finetune": FinetuneConfig(min_steps=120)}),
     "ferry": ("Ferry (IPC 2023 learning track), the paper's curation", {"domain": "ferry"}),
     "ferry-none": ("Ferry, no curation", {"domain": "ferry", "curation": "none"}),
     "miconic": ("Miconic (IPC 2023 learning track), the paper's curation", {"domain": "miconic"}),
