@@ -95,7 +95,7 @@ EXPERIMENTS: dict[str, tuple[str, dict]] = {
     "blocksworld-renamed": ("Blocksworld, the paper's curation, each curated plan also trained on under 4 renamings "
                             "of its task's objects (--renamings 4; not in the paper)", {"renamings": 4}),
     "blocksworld-renamed-e08": ("Blocksworld, the paper's curation, --renamings 4 at the default's fine-tuning steps "
-                                "(0.8 epochs over the 5x rows: 4 epochs' worth of the curated rows, 40-63 steps "
+                                "(0.8 epochs over the 5x rows: 4 epochs' worth of the curated rows, 40-64 steps "
                                 "instead of 120)", {"renamings": 4, "finetune": FinetuneConfig(epochs=0.8)}),
     "blocksworld-renamed-none": ("Blocksworld, no curation, every trace also trained on under 4 renamings (the "
                                  "control of blocksworld-renamed)", {"curation": "none", "renamings": 4}),

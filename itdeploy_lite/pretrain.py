@@ -385,12 +385,13 @@ def model_card(metrics: dict) -> str:
     """The ``MODEL_CARD.md`` text for a pretraining run's metrics."""
     c = metrics["config"]
     sizes = c["sizes"] or DEFAULT_SIZES[c["domain"]]
+    embeddings = "tied" if c["model"].get("tie_embeddings", True) else "untied"
     lines = [
         f"# Embedded planner, generation 0: {c['domain']}",
         "",
         f"A {metrics['parameters']:,}-parameter Llama-architecture causal LM (hidden {c['model']['hidden_size']}, "
         f"{c['model']['num_layers']} layers, {c['model']['num_heads']} heads, MLP {c['model']['intermediate_size']}, "
-        f"{'tied' if c['model'].get('tie_embeddings', True) else 'untied'} embeddings, fp32) over the project's shared word-level PDDL vocabulary, trained "
+        f"{embeddings} embeddings, fp32) over the project's shared word-level PDDL vocabulary, trained "
         + (f"in a second stage from the checkpoint `{c['init_from']}` (its weights continued on the corpus below) "
            if c.get("init_from") else "from scratch ")
         + "by `itdeploy_lite.pretrain` (seed {}). Completion format: `plan_trace={}`.".format(c["seed"], c["model"]["plan_trace"]),
