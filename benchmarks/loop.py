@@ -123,6 +123,14 @@ EXPERIMENTS: dict[str, tuple[str, dict]] = {
     "rovers-renamed-120": ("Rovers, the paper's curation, 4 renamings of each curated plan and at least 120 "
                            "fine-tuning steps (rovers-renamed: 40)",
                            {"domain": "rovers", "renamings": 4, "finetune": FinetuneConfig(min_steps=120)}),
+    "sokoban-stage2-renamed12-120": ("Sokoban, generation 0 = data/models/sokoban-stage2, 12 board-symmetry copies of "
+                                     "each curated plan and 120 fine-tuning steps (sokoban-stage2-renamed-120: 4 "
+                                     "copies, about 12 epochs over its rows)",
+                                     {"domain": "sokoban", "model": "sokoban-stage2", "renamings": 12,
+                                      "finetune": FinetuneConfig(min_steps=120)}),
+    "rovers-renamed12-120": ("Rovers, the paper's curation, 12 renamings of each curated plan and 120 fine-tuning "
+                             "steps (rovers-renamed-120: 4)",
+                             {"domain": "rovers", "renamings": 12, "finetune": FinetuneConfig(min_steps=120)}),
     "ferry": ("Ferry (IPC 2023 learning track), the paper's curation", {"domain": "ferry"}),
     "ferry-none": ("Ferry, no curation", {"domain": "ferry", "curation": "none"}),
     "miconic": ("Miconic (IPC 2023 learning track), the paper's curation", {"domain": "miconic"}),
