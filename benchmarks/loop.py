@@ -128,6 +128,10 @@ EXPERIMENTS: dict[str, tuple[str, dict]] = {
                                      "copies, about 12 epochs over its rows)",
                                      {"domain": "sokoban", "model": "sokoban-stage2", "renamings": 12,
                                       "finetune": FinetuneConfig(min_steps=120)}),
+    "sokoban-stage2-renamed-120-g10": ("sokoban-stage2-renamed-120 for 10 generations (the paper's 5: does the "
+                                       "pool, still rising at generation 5, reach 2x later?)",
+                                       {"domain": "sokoban", "model": "sokoban-stage2", "renamings": 4,
+                                        "finetune": FinetuneConfig(min_steps=120), "generations": 10}),
     "rovers-renamed12-120": ("Rovers, the paper's curation, 12 renamings of each curated plan and 120 fine-tuning "
                              "steps (rovers-renamed-120: 4)",
                              {"domain": "rovers", "renamings": 12, "finetune": FinetuneConfig(min_steps=120)}),
