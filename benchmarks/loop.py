@@ -125,16 +125,13 @@ EXPERIMENTS: dict[str, tuple[str, dict]] = {
                            {"domain": "rovers", "renamings": 4, "finetune": FinetuneConfig(min_steps=120)}),
     "sokoban-stage2-renamed12-120": ("Sokoban, generation 0 = data/models/sokoban-stage2, 12 board-symmetry copies of "
                                      "each curated plan and 120 fine-tuning steps (sokoban-stage2-renamed-120: 4 "
-                                     "copies, about 12 epochs over its rows)",
+                                     "copies, 8-12 epochs over its rows)",
                                      {"domain": "sokoban", "model": "sokoban-stage2", "renamings": 12,
                                       "finetune": FinetuneConfig(min_steps=120)}),
     "sokoban-stage2-renamed-120-g10": ("sokoban-stage2-renamed-120 for 10 generations (the paper's 5: does the "
                                        "pool, still rising at generation 5, reach 2x later?)",
                                        {"domain": "sokoban", "model": "sokoban-stage2", "renamings": 4,
                                         "finetune": FinetuneConfig(min_steps=120), "generations": 10}),
-    "rovers-renamed12-120": ("Rovers, the paper's curation, 12 renamings of each curated plan and 120 fine-tuning "
-                             "steps (rovers-renamed-120: 4)",
-                             {"domain": "rovers", "renamings": 12, "finetune": FinetuneConfig(min_steps=120)}),
     "ferry": ("Ferry (IPC 2023 learning track), the paper's curation", {"domain": "ferry"}),
     "ferry-none": ("Ferry, no curation", {"domain": "ferry", "curation": "none"}),
     "miconic": ("Miconic (IPC 2023 learning track), the paper's curation", {"domain": "miconic"}),
